@@ -1,0 +1,1348 @@
+//===- KernelBuilder.cpp - Forward sparse-attention kernels as GPU IR -----===//
+//
+// Emits the FlashAttention-2 style forward kernel of a pattern as a gpu.func
+// (see KernelBuilder.h and docs/kernels.md). The structure, from the top:
+//
+//   prologue   thread/warp/lane indices, head and KV head, packed-sequence
+//              bounds, query tile t (heaviest first), early exit
+//   Q          Q tile -> swizzled shared memory (cp.async) -> registers
+//              (ldmatrix), once per CTA
+//   dispatch   one scf.if chain on the head's group, then on t's phase;
+//              each arm holds one pipelined scf.for over the flattened spans
+//   loop       prefetch K/V of iteration n+1 into the other buffer, wait for
+//              iteration n, S = QK^T (mma), masks where needed, online
+//              softmax, O += PV (mma)
+//   epilogue   1/l normalisation, O and LSE stores of the valid rows
+//
+// Every integer quantity of the schedule is a compile-time constant or an
+// affine expression of run-time values; nothing is looked up in tables unless
+// the schedule itself is a table.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/KernelBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/CSE.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <cmath>
+#include <functional>
+#include <limits>
+
+using namespace mlir;
+
+namespace s2c {
+
+KernelTarget::~KernelTarget() = default;
+
+const char *targetName(KernelConfig::Target target) {
+  return target == KernelConfig::Target::Sm90a ? "sm_90a" : "sm_80";
+}
+
+std::string kernelName(const KernelConfig &c) {
+  std::string name = "s2_fwd_";
+  name += c.target == KernelConfig::Target::Sm90a ? "sm90a" : "sm80";
+  name += c.dtype == s2::DType::F16 ? "_f16" : "_bf16";
+  name += "_d" + std::to_string(c.headDim);
+  name += "_m" + std::to_string(c.blockM) + "n" + std::to_string(c.blockN);
+  return name;
+}
+
+std::vector<int32_t> packScheduleTables(const s2::Schedule &schedule) {
+  std::vector<int32_t> data;
+  for (const s2::TileTable &t : schedule.tables) {
+    for (int64_t v : t.rowPtr)
+      data.push_back(int32_t(v));
+    for (int64_t v : t.cols)
+      data.push_back(int32_t(v));
+  }
+  // One trailing word so that a clamped read one past an empty row stays in
+  // the buffer.
+  if (!data.empty())
+    data.push_back(0);
+  return data;
+}
+
+//===----------------------------------------------------------------------===//
+// The mma.sync target
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+class MmaSyncTarget final : public KernelTarget {
+public:
+  explicit MmaSyncTarget(s2::DType dtype) : dtype(dtype) {}
+
+  SmallVector<Value, 4> loadMatrixX4(OpBuilder &b, Location loc, Value smem,
+                                     Value index, bool transpose) override {
+    Type elem = cast<MemRefType>(smem.getType()).getElementType();
+    auto resTy = VectorType::get({4, 2}, elem);
+    Value m = nvgpu::LdMatrixOp::create(b, loc, resTy, smem, ValueRange{index},
+                                        transpose, 4u);
+    SmallVector<Value, 4> regs;
+    for (int64_t i = 0; i < 4; ++i)
+      regs.push_back(vector::ExtractOp::create(b, loc, m, ArrayRef<int64_t>{i}));
+    return regs;
+  }
+
+  SmallVector<Value, 4> mma16816(OpBuilder &b, Location loc, ValueRange a,
+                                 ValueRange bv, ValueRange c) override {
+    if (dtype == s2::DType::F16)
+      return mmaF16(b, loc, a, bv, c);
+    return mmaBF16(b, loc, a, bv, c);
+  }
+
+  Value asyncCopy16(OpBuilder &b, Location loc, Value dst, Value dstIndex,
+                    Value src, Value srcIndex, Value srcElements) override {
+    auto tokTy = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+    return nvgpu::DeviceAsyncCopyOp::create(
+        b, loc, tokTy, dst, ValueRange{dstIndex}, src, ValueRange{srcIndex},
+        b.getIndexAttr(8), srcElements, b.getUnitAttr());
+  }
+
+  Value commitGroup(OpBuilder &b, Location loc, ValueRange tokens) override {
+    auto tokTy = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+    return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokTy, tokens);
+  }
+
+  void waitGroups(OpBuilder &b, Location loc, Value token,
+                  int32_t pending) override {
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, token,
+                                     b.getI32IntegerAttr(pending));
+  }
+
+private:
+  /// f16: nvgpu.mma.sync on vector<4x2xf16> x vector<2x2xf16>.
+  SmallVector<Value, 4> mmaF16(OpBuilder &b, Location loc, ValueRange a,
+                               ValueRange bv, ValueRange c) {
+    Type f16 = b.getF16Type(), f32 = b.getF32Type();
+    auto pack2d = [&](ValueRange rows, Type elem) -> Value {
+      auto ty = VectorType::get({int64_t(rows.size()), 2}, elem);
+      Value v = arith::ConstantOp::create(b, loc, ty, b.getZeroAttr(ty));
+      for (auto [i, r] : llvm::enumerate(rows))
+        v = vector::InsertOp::create(b, loc, r, v, ArrayRef<int64_t>{int64_t(i)});
+      return v;
+    };
+    auto v2f32 = VectorType::get({2}, f32);
+    Value c0 = vector::FromElementsOp::create(b, loc, v2f32,
+                                              ValueRange{c[0], c[1]});
+    Value c1 = vector::FromElementsOp::create(b, loc, v2f32,
+                                              ValueRange{c[2], c[3]});
+    Value res = nvgpu::MmaSyncOp::create(
+        b, loc, pack2d(a, f16), pack2d(bv, f16), pack2d({c0, c1}, f32),
+        ArrayRef<int64_t>{16, 8, 16});
+    SmallVector<Value, 4> out;
+    for (int64_t i = 0; i < 2; ++i) {
+      Value row = vector::ExtractOp::create(b, loc, res, ArrayRef<int64_t>{i});
+      for (int64_t j = 0; j < 2; ++j)
+        out.push_back(
+            vector::ExtractOp::create(b, loc, row, ArrayRef<int64_t>{j}));
+    }
+    return out;
+  }
+
+  /// bf16: 1-D bitcasts to i32 and nvvm.mma.sync with bf16 PTX types (the
+  /// nvgpu.mma.sync lowering does not know bf16 in MLIR 22).
+  SmallVector<Value, 4> mmaBF16(OpBuilder &b, Location loc, ValueRange a,
+                                ValueRange bv, ValueRange c) {
+    Type i32 = b.getI32Type(), f32 = b.getF32Type();
+    auto v1i32 = VectorType::get({1}, i32);
+    auto toI32 = [&](Value v) -> Value {
+      Value cast = vector::BitCastOp::create(b, loc, v1i32, v);
+      return vector::ExtractOp::create(b, loc, cast, ArrayRef<int64_t>{0});
+    };
+    SmallVector<Value, 4> ai, bi;
+    for (Value v : a)
+      ai.push_back(toI32(v));
+    for (Value v : bv)
+      bi.push_back(toI32(v));
+    auto resTy = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                  {f32, f32, f32, f32});
+    std::array<NVVM::MMATypes, 2> ptx = {NVVM::MMATypes::bf16,
+                                         NVVM::MMATypes::bf16};
+    std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row,
+                                              NVVM::MMALayout::col};
+    Value res = NVVM::MmaOp::create(b, loc, resTy, ai, bi, c,
+                                    ArrayRef<int64_t>{16, 8, 16}, std::nullopt,
+                                    std::nullopt, ptx, layouts);
+    SmallVector<Value, 4> out;
+    for (int64_t i = 0; i < 4; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, loc, res, i));
+    return out;
+  }
+
+  s2::DType dtype;
+};
+
+} // namespace
+
+std::unique_ptr<KernelTarget> createMmaSyncTarget(s2::DType dtype) {
+  return std::make_unique<MmaSyncTarget>(dtype);
+}
+
+//===----------------------------------------------------------------------===//
+// The kernel emitter
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Positions of the kernel parameters (docs/bundle.md, ABI version 1).
+enum Arg : unsigned {
+  ArgQ = 0,
+  ArgK,
+  ArgV,
+  ArgO,
+  ArgLse,
+  ArgSq,
+  ArgSk,
+  ArgQsb,
+  ArgQss,
+  ArgQsh,
+  ArgKsb,
+  ArgKss,
+  ArgKsh,
+  ArgVsb,
+  ArgVss,
+  ArgVsh,
+  ArgOsb,
+  ArgOss,
+  ArgOsh,
+  ArgLsb,
+  ArgLsh,
+  ArgScaleLog2,
+  ArgHeadOffset,
+  ArgCuQ,
+  ArgCuK,
+  ArgTables,
+  NumArgs
+};
+
+/// Maximal runs [first, last] of consecutive heads.
+SmallVector<std::pair<int64_t, int64_t>> headRuns(ArrayRef<int64_t> heads) {
+  SmallVector<int64_t> sorted(heads.begin(), heads.end());
+  llvm::sort(sorted);
+  SmallVector<std::pair<int64_t, int64_t>> runs;
+  for (int64_t h : sorted) {
+    if (!runs.empty() && runs.back().second + 1 == h)
+      runs.back().second = h;
+    else if (runs.empty() || runs.back().second != h)
+      runs.push_back({h, h});
+  }
+  return runs;
+}
+
+int64_t posMod(int64_t a, int64_t m) {
+  int64_t r = a % m;
+  return r < 0 ? r + m : r;
+}
+
+/// Accumulator state carried through the key loop: O fragments (headDim/8
+/// n-blocks of four f32), then m and l for the thread's two rows.
+struct Acc {
+  SmallVector<Value> o;
+  Value m[2], l[2];
+
+  SmallVector<Value> flat() const {
+    SmallVector<Value> v(o.begin(), o.end());
+    v.append({m[0], m[1], l[0], l[1]});
+    return v;
+  }
+  static Acc fromFlat(ValueRange v) {
+    Acc a;
+    size_t n = v.size();
+    for (size_t i = 0; i + 4 < n; ++i)
+      a.o.push_back(v[i]);
+    a.m[0] = v[n - 4];
+    a.m[1] = v[n - 3];
+    a.l[0] = v[n - 2];
+    a.l[1] = v[n - 1];
+    return a;
+  }
+};
+
+/// Per-span run-time values of the flattened iteration space.
+struct SpanRT {
+  const s2::Span *span = nullptr;
+  Value start, count;
+  /// Range/Progression: tile = base + local * stride. Table: tile =
+  /// tables[base + local].
+  Value base;
+  int64_t stride = 1;
+};
+
+class Emitter {
+public:
+  Emitter(ImplicitLocOpBuilder &ib, const s2::Pattern &p,
+          const s2::Schedule &s, const KernelConfig &cfg, KernelTarget &tgt)
+      : ib(ib), pat(p), sched(s), cfg(cfg), tgt(tgt) {}
+
+  void emit(gpu::GPUFuncOp func);
+
+private:
+  // ---- small arithmetic helpers (index unless said otherwise) ----
+  Value c(int64_t v) { return ib.createOrFold<arith::ConstantIndexOp>(v); }
+  Value c32(int64_t v) {
+    return ib.createOrFold<arith::ConstantIntOp>(ib.getI32Type(), v);
+  }
+  Value cf(double v) {
+    return arith::ConstantOp::create(ib, ib.getF32FloatAttr(float(v)));
+  }
+  Value negInf() {
+    return cf(-std::numeric_limits<double>::infinity());
+  }
+  Value add(Value a, Value b) { return ib.createOrFold<arith::AddIOp>(a, b); }
+  Value sub(Value a, Value b) { return ib.createOrFold<arith::SubIOp>(a, b); }
+  Value mul(Value a, Value b) { return ib.createOrFold<arith::MulIOp>(a, b); }
+  Value floorDiv(Value a, Value b) {
+    return ib.createOrFold<arith::FloorDivSIOp>(a, b);
+  }
+  Value ceilDiv(Value a, Value b) {
+    return ib.createOrFold<arith::CeilDivSIOp>(a, b);
+  }
+  Value remS(Value a, Value b) { return ib.createOrFold<arith::RemSIOp>(a, b); }
+  Value minS(Value a, Value b) { return ib.createOrFold<arith::MinSIOp>(a, b); }
+  Value maxS(Value a, Value b) { return ib.createOrFold<arith::MaxSIOp>(a, b); }
+  Value cmp(arith::CmpIPredicate p, Value a, Value b) {
+    return ib.createOrFold<arith::CmpIOp>(p, a, b);
+  }
+  Value andI(Value a, Value b) { return ib.createOrFold<arith::AndIOp>(a, b); }
+  Value orI(Value a, Value b) { return ib.createOrFold<arith::OrIOp>(a, b); }
+  Value xorI(Value a, Value b) { return ib.createOrFold<arith::XOrIOp>(a, b); }
+  Value sel(Value c, Value a, Value b) {
+    return ib.createOrFold<arith::SelectOp>(c, a, b);
+  }
+  Value toIndex(Value v) {
+    return ib.createOrFold<arith::IndexCastOp>(ib.getIndexType(), v);
+  }
+  Value toI32(Value v) {
+    return ib.createOrFold<arith::IndexCastOp>(ib.getI32Type(), v);
+  }
+  Value fadd(Value a, Value b) { return arith::AddFOp::create(ib, a, b); }
+  Value fsub(Value a, Value b) { return arith::SubFOp::create(ib, a, b); }
+  Value fmul(Value a, Value b) { return arith::MulFOp::create(ib, a, b); }
+  Value fmax(Value a, Value b) { return arith::MaxNumFOp::create(ib, a, b); }
+  Value exp2(Value x) {
+    return LLVM::CallIntrinsicOp::create(ib, ib.getF32Type(),
+                                         ib.getStringAttr(
+                                             "llvm.nvvm.ex2.approx.ftz.f"),
+                                         ValueRange{x})
+        .getResult(0);
+  }
+  Value log2(Value x) {
+    return LLVM::CallIntrinsicOp::create(ib, ib.getF32Type(),
+                                         ib.getStringAttr(
+                                             "llvm.nvvm.lg2.approx.f"),
+                                         ValueRange{x})
+        .getResult(0);
+  }
+  Value shuffleXor(Value v, int32_t offset) {
+    return gpu::ShuffleOp::create(ib, v, offset, 32, gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
+
+  /// A memref<?xT> over a generic pointer argument (a descriptor with offset
+  /// 0, unit stride and an unknown size), so that nvgpu/vector/memref ops
+  /// can address global memory through the !llvm.ptr ABI parameters.
+  Value asMemRef(Value ptr, Type elem);
+  Value isNonNull(Value ptr);
+  /// Index of element (row, 8-element chunk) of a row-major tile with rows
+  /// of headDim elements, 16-byte chunks XOR-swizzled by row mod 8.
+  Value swizzle(Value row, Value chunk);
+  /// scf.if with results; the builders return the yielded values.
+  SmallVector<Value> emitIf(Value cond, TypeRange types,
+                            function_ref<SmallVector<Value>()> thenFn,
+                            function_ref<SmallVector<Value>()> elseFn);
+  /// A per-head compile-time constant for the run-time pattern head `h`:
+  /// a constant, an affine (or affine modulo `mod`) function of the head
+  /// or of its KV head, or a select chain. Returns an index value.
+  Value headConst(ArrayRef<int64_t> heads,
+                  function_ref<int64_t(int64_t)> value, int64_t mod);
+  /// i1: the pattern head is one of `heads`.
+  Value headIn(ArrayRef<int64_t> heads);
+
+  Acc initAcc();
+  Acc emitGroups(size_t gi);
+  Acc emitPhases(const s2::HeadGroup &g, size_t pi);
+  Acc emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph, Acc init);
+  Value tileOf(ArrayRef<SpanRT> spans, Value n);
+  void issueKV(Value tile, Value stage, Value valid, SmallVector<Value> &toks);
+  SmallVector<Value> computeS(Value stage);
+  void applyMasks(SmallVector<Value> &s, Value tile, Value patternOn);
+  Value patternVisible(Value qb, Value kb);
+  void accumulatePV(Acc &acc, ArrayRef<Value> p, Value stage);
+  Value packPair(Value a, Value b);
+  void epilogue(const Acc &acc);
+
+  ImplicitLocOpBuilder &ib;
+  const s2::Pattern &pat;
+  const s2::Schedule &sched;
+  const KernelConfig &cfg;
+  KernelTarget &tgt;
+
+  Type elemTy;
+  int64_t D = 0, BM = 0, BN = 0, threads = 0;
+  std::vector<int64_t> tableOffsets;
+
+  // Values live for the whole kernel.
+  gpu::GPUFuncOp fn;
+  Value tid, warp, lane, grp, tig;
+  Value h, tensorHead, kvh;
+  Value qG, kG, vG, oG, lseG, tablesG, lseOn;
+  Value qBase, kBase, vBase, oBase, lseBase;
+  Value qss, kss, vss, oss;
+  Value sqb, skb, delta, nkt, t;
+  Value scaleLog2;
+  Value qS, kS, vS;
+  SmallVector<SmallVector<Value, 4>> qFrag;
+  // i32 per-thread values for the masks.
+  Value rowI32, crI32, colI32;
+  // Per rule: i1 "applies to this CTA's head" and the stride shift (i32).
+  SmallVector<Value> ruleOn, ruleShift;
+};
+
+Value Emitter::asMemRef(Value ptr, Type elem) {
+  MLIRContext *ctx = ib.getContext();
+  auto ptrTy = LLVM::LLVMPointerType::get(ctx);
+  Type i64 = ib.getI64Type();
+  auto arr = LLVM::LLVMArrayType::get(i64, 1);
+  auto descTy = LLVM::LLVMStructType::getLiteral(ctx, {ptrTy, ptrTy, i64, arr, arr});
+  Value d = LLVM::UndefOp::create(ib, descTy);
+  d = LLVM::InsertValueOp::create(ib, d, ptr, ArrayRef<int64_t>{0});
+  d = LLVM::InsertValueOp::create(ib, d, ptr, ArrayRef<int64_t>{1});
+  Value zero = LLVM::ConstantOp::create(ib, i64, ib.getI64IntegerAttr(0));
+  Value big = LLVM::ConstantOp::create(
+      ib, i64, ib.getI64IntegerAttr(std::numeric_limits<int64_t>::max()));
+  Value one = LLVM::ConstantOp::create(ib, i64, ib.getI64IntegerAttr(1));
+  d = LLVM::InsertValueOp::create(ib, d, zero, ArrayRef<int64_t>{2});
+  d = LLVM::InsertValueOp::create(ib, d, big, ArrayRef<int64_t>{3, 0});
+  d = LLVM::InsertValueOp::create(ib, d, one, ArrayRef<int64_t>{4, 0});
+  auto memTy = MemRefType::get({ShapedType::kDynamic}, elem);
+  return UnrealizedConversionCastOp::create(ib, TypeRange{memTy}, ValueRange{d})
+      .getResult(0);
+}
+
+Value Emitter::isNonNull(Value ptr) {
+  Value null = LLVM::ZeroOp::create(ib, ptr.getType());
+  return LLVM::ICmpOp::create(ib, LLVM::ICmpPredicate::ne, ptr, null);
+}
+
+Value Emitter::swizzle(Value row, Value chunk) {
+  Value phys = xorI(chunk, ib.createOrFold<arith::AndIOp>(row, c(7)));
+  return add(mul(row, c(D)), mul(phys, c(8)));
+}
+
+SmallVector<Value> Emitter::emitIf(Value cond, TypeRange types,
+                                   function_ref<SmallVector<Value>()> thenFn,
+                                   function_ref<SmallVector<Value>()> elseFn) {
+  auto ifOp = scf::IfOp::create(ib, types, cond, /*withElseRegion=*/true);
+  auto fill = [&](Region &r, function_ref<SmallVector<Value>()> fn) {
+    Block &blk = r.front();
+    if (!blk.empty())
+      blk.back().erase();
+    OpBuilder::InsertionGuard guard(ib);
+    ib.setInsertionPointToEnd(&blk);
+    SmallVector<Value> vals = fn ? fn() : SmallVector<Value>{};
+    scf::YieldOp::create(ib, vals);
+  };
+  fill(ifOp.getThenRegion(), thenFn);
+  fill(ifOp.getElseRegion(), elseFn);
+  return SmallVector<Value>(ifOp.getResults());
+}
+
+Value Emitter::headConst(ArrayRef<int64_t> heads,
+                         function_ref<int64_t(int64_t)> value, int64_t mod) {
+  SmallVector<int64_t> hs(heads.begin(), heads.end());
+  if (hs.empty())
+    return c(0);
+  int64_t g = pat.groupSize();
+  auto norm = [&](int64_t v) { return mod > 0 ? posMod(v, mod) : v; };
+  int64_t v0 = norm(value(hs[0]));
+  if (llvm::all_of(hs, [&](int64_t x) { return norm(value(x)) == v0; }))
+    return c(v0);
+  // Affine in x = h or x = h / G: v = a * x + b (mod `mod` when set).
+  for (int64_t div : {int64_t(1), g}) {
+    auto xOf = [&](int64_t hh) { return hh / div; };
+    SmallVector<int64_t> as;
+    if (mod > 0) {
+      for (int64_t a = 0; a < mod && a < 4096; ++a)
+        as.push_back(a);
+    } else {
+      // Exact: derive a from the first two heads with distinct x.
+      for (int64_t hh : hs)
+        if (xOf(hh) != xOf(hs[0])) {
+          int64_t dx = xOf(hh) - xOf(hs[0]);
+          int64_t dv = value(hh) - value(hs[0]);
+          if (dv % dx == 0)
+            as.push_back(dv / dx);
+          break;
+        }
+    }
+    for (int64_t a : as) {
+      int64_t b = norm(v0 - a * xOf(hs[0]));
+      if (!llvm::all_of(hs, [&](int64_t x) {
+            return norm(a * xOf(x) + b) == norm(value(x));
+          }))
+        continue;
+      Value x = div == 1 ? h : floorDiv(h, c(div));
+      Value r = add(mul(x, c(a)), c(b));
+      if (mod > 0)
+        r = remS(r, c(mod)); // a, b >= 0 and x >= 0: no sign fix-up.
+      return r;
+    }
+  }
+  // A small constant table as a select chain.
+  Value r = c(norm(value(hs.back())));
+  for (int64_t x : llvm::reverse(ArrayRef<int64_t>(hs).drop_back()))
+    r = sel(cmp(arith::CmpIPredicate::eq, h, c(x)), c(norm(value(x))), r);
+  return r;
+}
+
+Value Emitter::headIn(ArrayRef<int64_t> heads) {
+  Value any;
+  for (auto [a, b] : headRuns(heads)) {
+    Value in = a == b ? cmp(arith::CmpIPredicate::eq, h, c(a))
+                      : andI(cmp(arith::CmpIPredicate::sge, h, c(a)),
+                             cmp(arith::CmpIPredicate::sle, h, c(b)));
+    any = any ? orI(any, in) : in;
+  }
+  return any ? any : ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 0);
+}
+
+Acc Emitter::initAcc() {
+  Acc a;
+  Value zero = cf(0.0), ninf = negInf();
+  for (int64_t i = 0; i < D / 8 * 4; ++i)
+    a.o.push_back(zero);
+  a.m[0] = a.m[1] = ninf;
+  a.l[0] = a.l[1] = zero;
+  return a;
+}
+
+void Emitter::emit(gpu::GPUFuncOp func) {
+  fn = func;
+  MLIRContext *ctx = ib.getContext();
+  D = cfg.headDim;
+  BM = cfg.blockM;
+  BN = cfg.blockN;
+  threads = cfg.numWarps * 32;
+  elemTy = cfg.dtype == s2::DType::F16 ? Type(ib.getF16Type())
+                                       : Type(ib.getBF16Type());
+  auto arg = [&](Arg a) { return func.getArgument(a); };
+  auto idxArg = [&](Arg a) { return toIndex(arg(a)); };
+
+  // ---- Thread geometry.
+  tid = gpu::ThreadIdOp::create(ib, gpu::Dimension::x);
+  warp = ib.createOrFold<arith::DivUIOp>(tid, c(32));
+  lane = ib.createOrFold<arith::RemUIOp>(tid, c(32));
+  grp = ib.createOrFold<arith::DivUIOp>(lane, c(4));
+  tig = ib.createOrFold<arith::RemUIOp>(lane, c(4));
+  Value bx = gpu::BlockIdOp::create(ib, gpu::Dimension::x);
+  Value by = gpu::BlockIdOp::create(ib, gpu::Dimension::y);
+  Value bz = gpu::BlockIdOp::create(ib, gpu::Dimension::z);
+
+  // ---- Heads: pattern head h, tensor head, KV tensor head.
+  Value headOffset = idxArg(ArgHeadOffset);
+  tensorHead = by;
+  h = add(headOffset, by);
+  int64_t g = pat.groupSize();
+  kvh = sub(floorDiv(h, c(g)), floorDiv(headOffset, c(g)));
+
+  // ---- Sequences (packed when cu_seqlens is non-null).
+  Type idxTy = ib.getIndexType();
+  auto seqBounds = [&](Arg cu, Arg len) -> std::pair<Value, Value> {
+    Value packed = isNonNull(arg(cu));
+    SmallVector<Value> r = emitIf(
+        packed, {idxTy, idxTy},
+        [&]() -> SmallVector<Value> {
+          Value m = asMemRef(arg(cu), ib.getI32Type());
+          Value s0 = toIndex(memref::LoadOp::create(ib, m, ValueRange{bz}));
+          Value s1 = toIndex(
+              memref::LoadOp::create(ib, m, ValueRange{add(bz, c(1))}));
+          return {s0, sub(s1, s0)};
+        },
+        [&]() -> SmallVector<Value> { return {c(0), idxArg(len)}; });
+    return {r[0], r[1]};
+  };
+  auto [qRow0, sqLen] = seqBounds(ArgCuQ, ArgSq);
+  auto [kRow0, skLen] = seqBounds(ArgCuK, ArgSk);
+  sqb = sqLen;
+  skb = skLen;
+  Value qBatch = sel(isNonNull(arg(ArgCuQ)), c(0), bz);
+  Value kBatch = sel(isNonNull(arg(ArgCuK)), c(0), bz);
+  qss = idxArg(ArgQss);
+  kss = idxArg(ArgKss);
+  vss = idxArg(ArgVss);
+  oss = idxArg(ArgOss);
+  qBase = add(add(mul(qBatch, idxArg(ArgQsb)), mul(qRow0, qss)),
+              mul(tensorHead, idxArg(ArgQsh)));
+  oBase = add(add(mul(qBatch, idxArg(ArgOsb)), mul(qRow0, oss)),
+              mul(tensorHead, idxArg(ArgOsh)));
+  kBase = add(add(mul(kBatch, idxArg(ArgKsb)), mul(kRow0, kss)),
+              mul(kvh, idxArg(ArgKsh)));
+  vBase = add(add(mul(kBatch, idxArg(ArgVsb)), mul(kRow0, vss)),
+              mul(kvh, idxArg(ArgVsh)));
+  lseBase = add(add(mul(qBatch, idxArg(ArgLsb)), mul(tensorHead, idxArg(ArgLsh))),
+                qRow0);
+  scaleLog2 = arg(ArgScaleLog2);
+
+  // ---- Query tile (bottom-right aligned, heaviest first).
+  nkt = ceilDiv(skb, c(BN));
+  Value tEnd = ceilDiv(skb, c(BM));
+  delta = sub(skb, sqb);
+  Value tBegin = floorDiv(delta, c(BM));
+  t = sub(sub(tEnd, c(1)), bx);
+  Value active = cmp(arith::CmpIPredicate::sge, t, tBegin);
+
+  auto ifOp = scf::IfOp::create(ib, TypeRange{}, active, false);
+  {
+    OpBuilder::InsertionGuard guard(ib);
+    ib.setInsertionPoint(ifOp.getThenRegion().front().getTerminator());
+
+    qG = asMemRef(arg(ArgQ), elemTy);
+    kG = asMemRef(arg(ArgK), elemTy);
+    vG = asMemRef(arg(ArgV), elemTy);
+    oG = asMemRef(arg(ArgO), elemTy);
+    lseG = asMemRef(arg(ArgLse), ib.getF32Type());
+    lseOn = isNonNull(arg(ArgLse));
+    if (!sched.tables.empty())
+      tablesG = asMemRef(arg(ArgTables), ib.getI32Type());
+
+    // ---- Shared memory: Q | K stages | V stages.
+    auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    auto i8Dyn = MemRefType::get({ShapedType::kDynamic}, ib.getI8Type(),
+                                 MemRefLayoutAttrInterface(), wg);
+    Value dsm = gpu::DynamicSharedMemoryOp::create(ib, i8Dyn);
+    int64_t eb = 2;
+    auto view = [&](int64_t byteOff, int64_t elems) -> Value {
+      auto ty = MemRefType::get({elems}, elemTy, MemRefLayoutAttrInterface(), wg);
+      return memref::ViewOp::create(ib, ty, dsm, c(byteOff), ValueRange{});
+    };
+    qS = view(0, BM * D);
+    kS = view(BM * D * eb, cfg.stages * BN * D);
+    vS = view((BM * D + cfg.stages * BN * D) * eb, cfg.stages * BN * D);
+
+    // ---- Q tile -> shared -> registers.
+    int64_t cpr = D / 8; // 16-byte chunks per row
+    Value rowOfTid = ib.createOrFold<arith::DivUIOp>(tid, c(cpr));
+    Value chunkOfTid = ib.createOrFold<arith::RemUIOp>(tid, c(cpr));
+    SmallVector<Value> toks;
+    for (int64_t i = 0; i < BM * cpr / threads; ++i) {
+      Value row = add(rowOfTid, c(i * (threads / cpr)));
+      Value s = sub(add(mul(t, c(BM)), row), delta);
+      Value ok = andI(cmp(arith::CmpIPredicate::sge, s, c(0)),
+                      cmp(arith::CmpIPredicate::slt, s, sqb));
+      Value src = add(add(qBase, mul(sel(ok, s, c(0)), qss)),
+                      mul(chunkOfTid, c(8)));
+      toks.push_back(tgt.asyncCopy16(ib, ib.getLoc(), qS,
+                                     swizzle(row, chunkOfTid), qG, src,
+                                     sel(ok, c(8), c(0))));
+    }
+    Value qTok = tgt.commitGroup(ib, ib.getLoc(), toks);
+    tgt.waitGroups(ib, ib.getLoc(), qTok, 0);
+    gpu::BarrierOp::create(ib);
+    {
+      Value row = add(mul(warp, c(16)), ib.createOrFold<arith::RemUIOp>(lane, c(16)));
+      Value half = ib.createOrFold<arith::DivUIOp>(lane, c(16));
+      for (int64_t kk = 0; kk < D / 16; ++kk)
+        qFrag.push_back(tgt.loadMatrixX4(ib, ib.getLoc(), qS,
+                                         swizzle(row, add(c(kk * 2), half)),
+                                         /*transpose=*/false));
+    }
+
+    // ---- Per-thread mask geometry (i32): row of c0 and col - row.
+    rowI32 = toI32(add(mul(warp, c(16)), grp));
+    colI32 = toI32(mul(tig, c(2)));
+    crI32 = ib.createOrFold<arith::SubIOp>(colI32, rowI32);
+
+    // ---- Per-rule constants of this CTA's head.
+    for (const s2::Rule &r : pat.rules) {
+      SmallVector<int64_t> hs;
+      for (int64_t x = 0; x < int64_t(r.heads.size()); ++x)
+        if (r.heads[x])
+          hs.push_back(x);
+      ruleOn.push_back(headIn(hs));
+      if (r.kind == s2::RuleKind::Stride && r.step > 0)
+        ruleShift.push_back(toI32(headConst(
+            hs, [&](int64_t x) { return r.shift[x]; }, r.step)));
+      else
+        ruleShift.push_back(Value());
+    }
+
+    // ---- Table offsets in the tables buffer.
+    int64_t off = 0;
+    for (const s2::TileTable &tt : sched.tables) {
+      tableOffsets.push_back(off);
+      off += int64_t(tt.rowPtr.size() + tt.cols.size());
+    }
+
+    Acc acc = emitGroups(0);
+
+    // Drain every copy before the CTA may exit.
+    Value drain = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
+    tgt.waitGroups(ib, ib.getLoc(), drain, 0);
+    epilogue(acc);
+  }
+  gpu::ReturnOp::create(ib);
+}
+
+Acc Emitter::emitGroups(size_t gi) {
+  if (gi == sched.groups.size())
+    return initAcc();
+  const s2::HeadGroup &grp = sched.groups[gi];
+  // The last group covering every remaining head needs no test.
+  if (gi + 1 == sched.groups.size()) {
+    size_t covered = 0;
+    for (const s2::HeadGroup &other : sched.groups)
+      covered += other.heads.size();
+    if (int64_t(covered) == pat.heads)
+      return emitPhases(grp, 0);
+  }
+  SmallVector<Type> types(D / 8 * 4 + 4, ib.getF32Type());
+  SmallVector<Value> r = emitIf(
+      headIn(grp.heads), types,
+      [&]() { return emitPhases(grp, 0).flat(); },
+      [&]() { return emitGroups(gi + 1).flat(); });
+  return Acc::fromFlat(r);
+}
+
+Acc Emitter::emitPhases(const s2::HeadGroup &g, size_t pi) {
+  if (pi == g.phases.size())
+    return initAcc();
+  const s2::Phase &ph = g.phases[pi];
+  if (ph.tBegin <= 0 && ph.tEnd < 0 && pi + 1 == g.phases.size())
+    return emitPhaseLoop(g, ph, initAcc());
+  Value in = cmp(arith::CmpIPredicate::sge, t, c(ph.tBegin));
+  if (ph.tEnd >= 0)
+    in = andI(in, cmp(arith::CmpIPredicate::slt, t, c(ph.tEnd)));
+  SmallVector<Type> types(D / 8 * 4 + 4, ib.getF32Type());
+  SmallVector<Value> r = emitIf(
+      in, types, [&]() { return emitPhaseLoop(g, ph, initAcc()).flat(); },
+      [&]() { return emitPhases(g, pi + 1).flat(); });
+  return Acc::fromFlat(r);
+}
+
+Value Emitter::tileOf(ArrayRef<SpanRT> spans, Value n) {
+  auto tileIn = [&](const SpanRT &s) -> Value {
+    Value local = sub(n, s.start);
+    if (s.span->kind == s2::SpanKind::Table) {
+      Value last = maxS(sub(s.count, c(1)), c(0));
+      local = minS(maxS(local, c(0)), last);
+      return toIndex(
+          memref::LoadOp::create(ib, tablesG, ValueRange{add(s.base, local)}));
+    }
+    return add(s.base, mul(local, c(s.stride)));
+  };
+  Value tile = tileIn(spans.back());
+  for (size_t i = spans.size() - 1; i-- > 0;) {
+    Value end = add(spans[i].start, spans[i].count);
+    tile = sel(cmp(arith::CmpIPredicate::slt, n, end), tileIn(spans[i]), tile);
+  }
+  return tile;
+}
+
+void Emitter::issueKV(Value tile, Value stage, Value valid,
+                      SmallVector<Value> &toks) {
+  int64_t cpr = D / 8;
+  Value rowOfTid = ib.createOrFold<arith::DivUIOp>(tid, c(cpr));
+  Value chunkOfTid = ib.createOrFold<arith::RemUIOp>(tid, c(cpr));
+  Value stageOff = mul(stage, c(BN * D));
+  for (auto [mem, smem, base, ss] :
+       {std::make_tuple(kG, kS, kBase, kss), std::make_tuple(vG, vS, vBase, vss)}) {
+    for (int64_t i = 0; i < BN * cpr / threads; ++i) {
+      Value row = add(rowOfTid, c(i * (threads / cpr)));
+      Value key = add(mul(tile, c(BN)), row);
+      Value ok = andI(valid, cmp(arith::CmpIPredicate::slt, key, skb));
+      Value src =
+          add(add(base, mul(sel(ok, key, c(0)), ss)), mul(chunkOfTid, c(8)));
+      toks.push_back(tgt.asyncCopy16(ib, ib.getLoc(), smem,
+                                     add(stageOff, swizzle(row, chunkOfTid)),
+                                     mem, src, sel(ok, c(8), c(0))));
+    }
+  }
+}
+
+SmallVector<Value> Emitter::computeS(Value stage) {
+  Value zero = cf(0.0);
+  SmallVector<Value> s(BN / 8 * 4, zero);
+  Value stageOff = mul(stage, c(BN * D));
+  Value mat = ib.createOrFold<arith::DivUIOp>(lane, c(8));
+  Value r8 = ib.createOrFold<arith::RemUIOp>(lane, c(8));
+  Value keyOff = add(mul(ib.createOrFold<arith::DivUIOp>(mat, c(2)), c(8)), r8);
+  Value chunkOff = ib.createOrFold<arith::RemUIOp>(mat, c(2));
+  for (int64_t kk = 0; kk < D / 16; ++kk) {
+    for (int64_t np = 0; np < BN / 16; ++np) {
+      Value key = add(c(np * 16), keyOff);
+      Value chunk = add(c(kk * 2), chunkOff);
+      SmallVector<Value, 4> b = tgt.loadMatrixX4(
+          ib, ib.getLoc(), kS, add(stageOff, swizzle(key, chunk)), false);
+      for (int64_t half = 0; half < 2; ++half) {
+        int64_t nb = np * 2 + half;
+        SmallVector<Value, 4> cIn(s.begin() + nb * 4, s.begin() + nb * 4 + 4);
+        SmallVector<Value, 4> r =
+            tgt.mma16816(ib, ib.getLoc(), qFrag[kk],
+                         ValueRange{b[half * 2], b[half * 2 + 1]}, cIn);
+        std::copy(r.begin(), r.end(), s.begin() + nb * 4);
+      }
+    }
+  }
+  return s;
+}
+
+Value Emitter::patternVisible(Value qb, Value kb) {
+  // qb, kb: i32 block indices; qb >= 0 is checked by the caller.
+  Value any;
+  auto i32c = [&](int64_t v) { return c32(v); };
+  auto cmpI = [&](arith::CmpIPredicate p, Value a, Value b) { return cmp(p, a, b); };
+  Value d = ib.createOrFold<arith::SubIOp>(qb, kb);
+  for (auto [ri, r] : llvm::enumerate(pat.rules)) {
+    Value ok;
+    switch (r.kind) {
+    case s2::RuleKind::Dense:
+      ok = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1);
+      break;
+    case s2::RuleKind::Local:
+      ok = pat.causal ? andI(cmpI(arith::CmpIPredicate::sge, d, i32c(0)),
+                             cmpI(arith::CmpIPredicate::slt, d, i32c(r.n)))
+                      : andI(cmpI(arith::CmpIPredicate::sgt, d, i32c(-r.n)),
+                             cmpI(arith::CmpIPredicate::slt, d, i32c(r.n)));
+      break;
+    case s2::RuleKind::Stride: {
+      Value x = ib.createOrFold<arith::AddIOp>(kb, ruleShift[ri]);
+      ok = cmpI(arith::CmpIPredicate::eq,
+                ib.createOrFold<arith::RemSIOp>(x, i32c(r.step)), i32c(0));
+      break;
+    }
+    case s2::RuleKind::Sink:
+      ok = cmpI(arith::CmpIPredicate::slt, kb, i32c(r.n));
+      break;
+    case s2::RuleKind::Global:
+      for (int64_t gb : r.set) {
+        Value e = orI(cmpI(arith::CmpIPredicate::eq, qb, i32c(gb)),
+                      cmpI(arith::CmpIPredicate::eq, kb, i32c(gb)));
+        ok = ok ? orI(ok, e) : e;
+      }
+      break;
+    case s2::RuleKind::Dilated: {
+      Value ad = d;
+      if (!pat.causal)
+        ad = sel(cmpI(arith::CmpIPredicate::slt, d, i32c(0)),
+                 ib.createOrFold<arith::SubIOp>(i32c(0), d), d);
+      ok = andI(andI(cmpI(arith::CmpIPredicate::sge, ad, i32c(0)),
+                     cmpI(arith::CmpIPredicate::slt, ad, i32c(r.n * r.step))),
+                cmpI(arith::CmpIPredicate::eq,
+                     ib.createOrFold<arith::RemSIOp>(ad, i32c(r.step)),
+                     i32c(0)));
+      break;
+    }
+    case s2::RuleKind::Blocks:
+      for (auto [a, b] : r.blocks) {
+        Value e = andI(cmpI(arith::CmpIPredicate::eq, qb, i32c(a)),
+                       cmpI(arith::CmpIPredicate::eq, kb, i32c(b)));
+        ok = ok ? orI(ok, e) : e;
+      }
+      break;
+    }
+    if (!ok)
+      continue;
+    Value applies = ruleOn[ri];
+    applies = andI(applies, cmpI(arith::CmpIPredicate::sge, qb, i32c(r.qBegin)));
+    if (r.qEnd >= 0)
+      applies = andI(applies, cmpI(arith::CmpIPredicate::slt, qb, i32c(r.qEnd)));
+    Value term = andI(applies, ok);
+    any = any ? orI(any, term) : term;
+  }
+  if (!any)
+    any = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 0);
+  if (pat.causal)
+    any = andI(any, cmpI(arith::CmpIPredicate::sle, kb, qb));
+  return any;
+}
+
+
+void Emitter::applyMasks(SmallVector<Value> &s, Value tile, Value patternOn) {
+  Value kStart = mul(tile, c(BN));
+  Value qStart = mul(t, c(BM));
+  Value need = cmp(arith::CmpIPredicate::sgt, add(kStart, c(BN)), skb);
+  if (sched.causal || pat.causal)
+    need = orI(need, cmp(arith::CmpIPredicate::sgt, add(kStart, c(BN - 1)),
+                         qStart));
+  if (patternOn)
+    need = orI(need, patternOn);
+  SmallVector<Type> types(s.size(), ib.getF32Type());
+  SmallVector<Value> in = s;
+  s = emitIf(
+      need, types,
+      [&]() -> SmallVector<Value> {
+        SmallVector<Value> out = in;
+        Value ninf = negInf();
+        Value limit = toI32(sub(skb, kStart));
+        Value diag = toI32(sub(qStart, kStart));
+        bool causal = sched.causal || pat.causal;
+        int64_t shift = llvm::Log2_64(uint64_t(pat.block));
+        Value qb[2], qok[2], kStart32 = toI32(kStart);
+        if (patternOn) {
+          for (int64_t hr = 0; hr < 2; ++hr) {
+            Value qpos = ib.createOrFold<arith::AddIOp>(
+                ib.createOrFold<arith::AddIOp>(toI32(qStart), rowI32),
+                c32(8 * hr));
+            qok[hr] = cmp(arith::CmpIPredicate::sge, qpos, c32(0));
+            qb[hr] = ib.createOrFold<arith::ShRSIOp>(qpos, c32(shift));
+          }
+        }
+        for (int64_t nb = 0; nb < BN / 8; ++nb) {
+          for (int64_t e = 0; e < 2; ++e) {
+            Value col =
+                ib.createOrFold<arith::AddIOp>(colI32, c32(nb * 8 + e));
+            Value colOk = cmp(arith::CmpIPredicate::slt, col, limit);
+            Value kb;
+            if (patternOn)
+              kb = ib.createOrFold<arith::ShRSIOp>(
+                  ib.createOrFold<arith::AddIOp>(kStart32, col), c32(shift));
+            for (int64_t hr = 0; hr < 2; ++hr) {
+              Value ok = colOk;
+              if (causal) {
+                Value cr = ib.createOrFold<arith::AddIOp>(
+                    crI32, c32(nb * 8 + e - 8 * hr));
+                ok = andI(ok, cmp(arith::CmpIPredicate::sle, cr, diag));
+              }
+              if (patternOn) {
+                Value vis = andI(qok[hr], patternVisible(qb[hr], kb));
+                Value off = ib.createOrFold<arith::XOrIOp>(
+                    patternOn,
+                    ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1));
+                ok = andI(ok, orI(off, vis));
+              }
+              Value &v = out[nb * 4 + hr * 2 + e];
+              v = sel(ok, v, ninf);
+            }
+          }
+        }
+        return out;
+      },
+      [&]() -> SmallVector<Value> { return in; });
+}
+
+Value Emitter::packPair(Value a, Value b) {
+  Value x = arith::TruncFOp::create(ib, elemTy, a);
+  Value y = arith::TruncFOp::create(ib, elemTy, b);
+  return vector::FromElementsOp::create(ib, VectorType::get({2}, elemTy),
+                                        ValueRange{x, y});
+}
+
+void Emitter::accumulatePV(Acc &acc, ArrayRef<Value> p, Value stage) {
+  Value stageOff = mul(stage, c(BN * D));
+  Value mat = ib.createOrFold<arith::DivUIOp>(lane, c(8));
+  Value r8 = ib.createOrFold<arith::RemUIOp>(lane, c(8));
+  Value keyOff = add(mul(ib.createOrFold<arith::RemUIOp>(mat, c(2)), c(8)), r8);
+  Value chunkOff = ib.createOrFold<arith::DivUIOp>(mat, c(2));
+  for (int64_t kk = 0; kk < BN / 16; ++kk) {
+    // A fragment of P for keys [16kk, 16kk+16) from the S accumulators.
+    SmallVector<Value, 4> a = {
+        packPair(p[(2 * kk) * 4 + 0], p[(2 * kk) * 4 + 1]),
+        packPair(p[(2 * kk) * 4 + 2], p[(2 * kk) * 4 + 3]),
+        packPair(p[(2 * kk + 1) * 4 + 0], p[(2 * kk + 1) * 4 + 1]),
+        packPair(p[(2 * kk + 1) * 4 + 2], p[(2 * kk + 1) * 4 + 3])};
+    for (int64_t dp = 0; dp < D / 16; ++dp) {
+      Value key = add(c(kk * 16), keyOff);
+      Value chunk = add(c(dp * 2), chunkOff);
+      SmallVector<Value, 4> b = tgt.loadMatrixX4(
+          ib, ib.getLoc(), vS, add(stageOff, swizzle(key, chunk)), true);
+      for (int64_t half = 0; half < 2; ++half) {
+        int64_t nb = dp * 2 + half;
+        SmallVector<Value, 4> cIn(acc.o.begin() + nb * 4,
+                                  acc.o.begin() + nb * 4 + 4);
+        SmallVector<Value, 4> r = tgt.mma16816(
+            ib, ib.getLoc(), a, ValueRange{b[half * 2], b[half * 2 + 1]}, cIn);
+        std::copy(r.begin(), r.end(), acc.o.begin() + nb * 4);
+      }
+    }
+  }
+}
+
+Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
+                           Acc init) {
+  // ---- The spans of this phase, flattened: span i covers iterations
+  // [start_i, start_i + count_i).
+  SmallVector<SpanRT> spans;
+  Value start = c(0);
+  auto bound = [&](const s2::AffineBound &bd) {
+    return floorDiv(add(mul(t, c(bd.a)), c(bd.b)), c(bd.c));
+  };
+  for (const s2::Span &sp : ph.spans) {
+    SpanRT rt;
+    rt.span = &sp;
+    rt.start = start;
+    if (sp.kind == s2::SpanKind::Table) {
+      const s2::TileTable &tt = sched.tables[size_t(sp.table)];
+      if (tt.cols.empty())
+        continue;
+      int64_t rows = int64_t(tt.rowPtr.size()) - 1;
+      Value in = andI(cmp(arith::CmpIPredicate::sge, t, c(0)),
+                      cmp(arith::CmpIPredicate::slt, t, c(rows)));
+      Value tc = minS(maxS(t, c(0)), c(rows - 1));
+      Value off = c(tableOffsets[size_t(sp.table)]);
+      Value rp0 = toIndex(
+          memref::LoadOp::create(ib, tablesG, ValueRange{add(off, tc)}));
+      Value rp1 = toIndex(memref::LoadOp::create(
+          ib, tablesG, ValueRange{add(add(off, tc), c(1))}));
+      rt.count = sel(in, sub(rp1, rp0), c(0));
+      rt.base = add(add(off, c(rows + 1)), rp0);
+    } else {
+      Value lo = c(0), hi = nkt;
+      for (const s2::AffineBound &bd : sp.lo)
+        lo = maxS(lo, bound(bd));
+      for (const s2::AffineBound &bd : sp.hi)
+        hi = minS(hi, bound(bd));
+      if (sp.kind == s2::SpanKind::Range) {
+        rt.base = lo;
+        rt.count = maxS(sub(hi, lo), c(0));
+      } else {
+        int64_t step = sp.step;
+        Value r = headConst(
+            g.heads,
+            [&](int64_t x) {
+              return x < int64_t(sp.residue.size()) ? sp.residue[x] : 0;
+            },
+            step);
+        Value first =
+            add(lo, remS(add(sub(r, remS(lo, c(step))), c(step)), c(step)));
+        rt.base = first;
+        rt.stride = step;
+        rt.count = maxS(ceilDiv(sub(hi, first), c(step)), c(0));
+      }
+    }
+    start = add(start, rt.count);
+    spans.push_back(rt);
+  }
+  if (spans.empty())
+    return init;
+  Value total = start;
+  bool anyMasked = llvm::any_of(spans, [](const SpanRT &s) {
+    return s.span->masked;
+  });
+
+  // ---- Prologue: K/V of iteration 0 into buffer 0.
+  Value tile0 = tileOf(spans, c(0));
+  SmallVector<Value> toks;
+  issueKV(tile0, c(0), cmp(arith::CmpIPredicate::sgt, total, c(0)), toks);
+  tgt.commitGroup(ib, ib.getLoc(), toks);
+
+  SmallVector<Value> inits = {tile0};
+  llvm::append_range(inits, init.flat());
+  auto forOp = scf::ForOp::create(ib, c(0), total, c(1), inits);
+  {
+    OpBuilder::InsertionGuard guard(ib);
+    Block *body = forOp.getBody();
+    if (!body->empty())
+      body->back().erase();
+    ib.setInsertionPointToEnd(body);
+    Value n = forOp.getInductionVar();
+    Value cur = forOp.getRegionIterArgs()[0];
+    Acc acc = Acc::fromFlat(forOp.getRegionIterArgs().drop_front());
+
+    // Prefetch iteration n+1 into the other buffer, then wait for n.
+    Value next = add(n, c(1));
+    Value hasNext = cmp(arith::CmpIPredicate::slt, next, total);
+    Value nextTile = tileOf(spans, minS(next, sub(total, c(1))));
+    Value stage = ib.createOrFold<arith::RemUIOp>(n, c(2));
+    Value nextStage = ib.createOrFold<arith::RemUIOp>(next, c(2));
+    toks.clear();
+    issueKV(nextTile, nextStage, hasNext, toks);
+    Value tok = tgt.commitGroup(ib, ib.getLoc(), toks);
+    tgt.waitGroups(ib, ib.getLoc(), tok, 1);
+    gpu::BarrierOp::create(ib);
+
+    // S = Q K^T, scaled into the log2 domain.
+    SmallVector<Value> s = computeS(stage);
+    for (Value &v : s)
+      v = fmul(v, scaleLog2);
+
+    // Masks: sequence end and causal diagonal by a run-time test per tile;
+    // the pattern predicate only in iterations of masked spans.
+    Value patternOn;
+    if (anyMasked) {
+      for (const SpanRT &sp : spans) {
+        if (!sp.span->masked)
+          continue;
+        Value in = andI(cmp(arith::CmpIPredicate::sge, n, sp.start),
+                        cmp(arith::CmpIPredicate::slt, n,
+                            add(sp.start, sp.count)));
+        patternOn = patternOn ? orI(patternOn, in) : in;
+      }
+    }
+    applyMasks(s, cur, patternOn);
+
+    // Online softmax for the thread's two rows.
+    Value zero = cf(0.0), ninf = negInf();
+    for (int64_t hr = 0; hr < 2; ++hr) {
+      Value mx = ninf;
+      for (int64_t nb = 0; nb < BN / 8; ++nb)
+        for (int64_t e = 0; e < 2; ++e)
+          mx = fmax(mx, s[nb * 4 + hr * 2 + e]);
+      mx = fmax(mx, shuffleXor(mx, 1));
+      mx = fmax(mx, shuffleXor(mx, 2));
+      Value mNew = fmax(acc.m[hr], mx);
+      Value isNinf =
+          arith::CmpFOp::create(ib, arith::CmpFPredicate::OEQ, mNew, ninf);
+      Value mUse = sel(isNinf, zero, mNew);
+      Value alpha = exp2(fsub(acc.m[hr], mUse));
+      Value sum = zero;
+      for (int64_t nb = 0; nb < BN / 8; ++nb)
+        for (int64_t e = 0; e < 2; ++e) {
+          Value &v = s[nb * 4 + hr * 2 + e];
+          v = exp2(fsub(v, mUse));
+          sum = fadd(sum, v);
+        }
+      acc.l[hr] = fadd(fmul(acc.l[hr], alpha), sum);
+      for (int64_t nb = 0; nb < D / 8; ++nb)
+        for (int64_t e = 0; e < 2; ++e) {
+          Value &o = acc.o[nb * 4 + hr * 2 + e];
+          o = fmul(o, alpha);
+        }
+      acc.m[hr] = mNew;
+    }
+
+    // O += P V.
+    accumulatePV(acc, s, stage);
+    gpu::BarrierOp::create(ib);
+
+    SmallVector<Value> yields = {nextTile};
+    llvm::append_range(yields, acc.flat());
+    scf::YieldOp::create(ib, yields);
+  }
+  return Acc::fromFlat(forOp.getResults().drop_front());
+}
+
+void Emitter::epilogue(const Acc &accIn) {
+  Acc acc = accIn;
+  Value zero = cf(0.0), ninf = negInf();
+  Value ln2 = cf(0.69314718055994530942);
+  for (int64_t hr = 0; hr < 2; ++hr) {
+    Value l = acc.l[hr];
+    l = fadd(l, shuffleXor(l, 1));
+    l = fadd(l, shuffleXor(l, 2));
+    Value has = arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT, l, zero);
+    Value inv = sel(has, arith::DivFOp::create(ib, cf(1.0), l), zero);
+    Value row = add(add(mul(warp, c(16)), grp), c(8 * hr));
+    Value s = sub(add(mul(t, c(BM)), row), delta);
+    Value valid = andI(cmp(arith::CmpIPredicate::sge, s, c(0)),
+                       cmp(arith::CmpIPredicate::slt, s, sqb));
+    emitIf(
+        valid, {},
+        [&]() -> SmallVector<Value> {
+          Value rowBase = add(add(oBase, mul(s, oss)), mul(tig, c(2)));
+          for (int64_t nb = 0; nb < D / 8; ++nb) {
+            Value v = packPair(fmul(acc.o[nb * 4 + hr * 2], inv),
+                               fmul(acc.o[nb * 4 + hr * 2 + 1], inv));
+            vector::StoreOp::create(ib, v, oG,
+                                    ValueRange{add(rowBase, c(nb * 8))},
+                                    /*nontemporal=*/false, llvm::MaybeAlign(4));
+          }
+          Value writeLse =
+              andI(lseOn, cmp(arith::CmpIPredicate::eq, tig, c(0)));
+          emitIf(
+              writeLse, {},
+              [&]() -> SmallVector<Value> {
+                Value lse = fmul(fadd(acc.m[hr], log2(l)), ln2);
+                lse = sel(has, lse, ninf);
+                memref::StoreOp::create(ib, lse, lseG,
+                                        ValueRange{add(lseBase, s)});
+                return {};
+              },
+              nullptr);
+          return {};
+        },
+        nullptr);
+  }
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Entry point
+//===----------------------------------------------------------------------===//
+
+/// Checks the configuration against what the builder supports; reports the
+/// first problem at `loc`.
+static LogicalResult checkSupported(Location loc, const s2::Pattern &p,
+                                    const s2::Schedule &s,
+                                    const KernelConfig &c) {
+  if (c.headDim != 64 && c.headDim != 128)
+    return emitError(loc) << "unsupported head dimension " << c.headDim
+                          << "; the kernel builder supports 64 and 128";
+  if (c.dtype != s2::DType::BF16 && c.dtype != s2::DType::F16)
+    return emitError(loc) << "unsupported element type '"
+                          << s2::dtypeName(c.dtype)
+                          << "'; the kernel builder supports bf16 and f16";
+  if (c.numWarps < 1 || c.numWarps > 8 || c.blockM != 16 * c.numWarps)
+    return emitError(loc) << "unsupported tile: block_m " << c.blockM
+                          << " with " << c.numWarps
+                          << " warps; expected block_m = 16 x warps, 1..8 warps";
+  if (c.blockN != 32 && c.blockN != 64 && c.blockN != 128)
+    return emitError(loc) << "unsupported tile: block_n " << c.blockN
+                          << "; expected 32, 64 or 128";
+  int64_t threads = c.numWarps * 32, cpr = c.headDim / 8;
+  if (threads % cpr != 0 || (c.blockM * cpr) % threads != 0 ||
+      (c.blockN * cpr) % threads != 0)
+    return emitError(loc) << "unsupported tile: " << c.blockM << "x"
+                          << c.blockN << " tiles with " << c.numWarps
+                          << " warps do not split into 16-byte copies";
+  if (c.stages != 2)
+    return emitError(loc) << "unsupported pipeline depth " << c.stages
+                          << "; the kernel builder supports 2 stages";
+  int64_t shared = (c.blockM + 2 * c.stages * c.blockN) * c.headDim * 2;
+  int64_t limit = c.target == KernelConfig::Target::Sm90a ? 232448 : 166912;
+  if (shared > limit)
+    return emitError(loc) << "kernel needs " << shared
+                          << " bytes of shared memory; " << targetName(c.target)
+                          << " allows at most " << limit;
+  if (s.tiles.blockM != c.blockM || s.tiles.blockN != c.blockN)
+    return emitError(loc) << "schedule tiles " << s.tiles.blockM << "x"
+                          << s.tiles.blockN << " do not match kernel tiles "
+                          << c.blockM << "x" << c.blockN;
+  if (p.heads < 1 || p.kvHeads < 1 || p.heads % p.kvHeads != 0)
+    return emitError(loc) << "pattern '" << p.name
+                          << "' has an invalid head count";
+  if (p.headDim != 0 && p.headDim != c.headDim)
+    return emitError(loc) << "pattern '" << p.name << "' fixes head_dim "
+                          << p.headDim << " but the kernel is built for "
+                          << c.headDim;
+  if (p.dtype != s2::DType::Any && p.dtype != c.dtype)
+    return emitError(loc) << "pattern '" << p.name << "' fixes dtype '"
+                          << s2::dtypeName(p.dtype)
+                          << "' but the kernel is built for '"
+                          << s2::dtypeName(c.dtype) << "'";
+  for (const s2::Rule &r : p.rules) {
+    if ((r.kind == s2::RuleKind::Blocks && r.blocks.size() > 64) ||
+        (r.kind == s2::RuleKind::Global && r.set.size() > 64))
+      return emitError(loc)
+             << "rule at " << r.loc.line << ":" << r.loc.col
+             << " lists more than 64 blocks; per-element masks support at "
+                "most 64 explicit blocks per rule";
+    if ((r.kind == s2::RuleKind::Stride || r.kind == s2::RuleKind::Dilated) &&
+        r.step < 1)
+      return emitError(loc) << "rule at " << r.loc.line << ":" << r.loc.col
+                            << " has a non-positive step";
+    if (r.kind == s2::RuleKind::Stride &&
+        int64_t(r.shift.size()) != p.heads)
+      return emitError(loc) << "stride rule at " << r.loc.line << ":"
+                            << r.loc.col << " has no shift per head";
+    if (int64_t(r.heads.size()) != p.heads)
+      return emitError(loc) << "rule at " << r.loc.line << ":" << r.loc.col
+                            << " has a head set of the wrong size";
+  }
+  for (const s2::HeadGroup &g : s.groups) {
+    for (int64_t x : g.heads)
+      if (x < 0 || x >= p.heads)
+        return emitError(loc) << "schedule group names head " << x
+                              << " outside 0.." << p.heads - 1;
+    for (const s2::Phase &ph : g.phases)
+      for (const s2::Span &sp : ph.spans) {
+        if (sp.kind == s2::SpanKind::Table &&
+            (sp.table < 0 || size_t(sp.table) >= s.tables.size() ||
+             s.tables[size_t(sp.table)].rowPtr.empty()))
+          return emitError(loc) << "schedule span names table " << sp.table
+                                << " which does not exist";
+        if (sp.kind == s2::SpanKind::Progression && sp.step < 1)
+          return emitError(loc) << "schedule progression has step "
+                                << sp.step << "; expected a positive step";
+        for (const s2::AffineBound &b : llvm::concat<const s2::AffineBound>(
+                 sp.lo, sp.hi))
+          if (b.c < 1)
+            return emitError(loc) << "schedule bound has divisor " << b.c
+                                  << "; expected a positive divisor";
+      }
+  }
+  return success();
+}
+
+FailureOr<KernelInfo> buildForwardKernel(ModuleOp module,
+                                         const s2::Pattern &pattern,
+                                         const s2::Schedule &schedule,
+                                         const KernelConfig &config) {
+  Location loc = module.getLoc();
+  if (failed(checkSupported(loc, pattern, schedule, config)))
+    return failure();
+  MLIRContext *ctx = module.getContext();
+  ctx->loadDialect<arith::ArithDialect, gpu::GPUDialect, LLVM::LLVMDialect,
+                   NVVM::NVVMDialect, memref::MemRefDialect,
+                   nvgpu::NVGPUDialect, scf::SCFDialect,
+                   vector::VectorDialect>();
+
+  KernelInfo info;
+  info.name = kernelName(config);
+  info.config = config;
+  info.threads = config.numWarps * 32;
+  info.sharedBytes =
+      (config.blockM + 2 * config.stages * config.blockN) * config.headDim * 2;
+
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  UnitAttr::get(ctx));
+  OpBuilder ob(ctx);
+  gpu::GPUModuleOp gpuMod;
+  for (auto m : module.getOps<gpu::GPUModuleOp>())
+    if (m.getName() == "s2_kernels")
+      gpuMod = m;
+  if (!gpuMod) {
+    ob.setInsertionPointToEnd(module.getBody());
+    gpuMod = gpu::GPUModuleOp::create(ob, loc, "s2_kernels");
+  }
+  if (SymbolTable::lookupSymbolIn(gpuMod, info.name))
+    return emitError(loc) << "kernel '" << info.name
+                          << "' is already defined in the gpu module";
+
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  Type i64 = ob.getI64Type(), i32 = ob.getI32Type(), f32 = ob.getF32Type();
+  SmallVector<Type> args = {ptr, ptr, ptr, ptr, ptr, i64, i64};
+  args.append(14, i64);
+  args.append({f32, i32, ptr, ptr, ptr});
+  auto fnTy = FunctionType::get(ctx, args, {});
+  ob.setInsertionPointToEnd(gpuMod.getBody());
+  auto fn = gpu::GPUFuncOp::create(ob, loc, info.name, fnTy);
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  fn.setKnownBlockSizeAttr(
+      DenseI32ArrayAttr::get(ctx, {int32_t(info.threads), 1, 1}));
+  static const char *const argNames[] = {
+      "q",   "k",   "v",   "o",   "lse", "sq",  "sk",         "qsb",
+      "qss", "qsh", "ksb", "kss", "ksh", "vsb", "vss",        "vsh",
+      "osb", "oss", "osh", "lsb", "lsh", "scale_log2", "head_offset",
+      "cu_seqlens_q", "cu_seqlens_k", "tables"};
+  static_assert(sizeof(argNames) / sizeof(argNames[0]) == NumArgs,
+                "one name per ABI parameter");
+  for (unsigned i = 0; i < NumArgs; ++i)
+    fn.setArgAttr(i, "s2.arg", ob.getStringAttr(argNames[i]));
+
+  ImplicitLocOpBuilder ib(loc, ctx);
+  ib.setInsertionPointToStart(&fn.getBody().front());
+  std::unique_ptr<KernelTarget> target = createMmaSyncTarget(config.dtype);
+  Emitter(ib, pattern, schedule, config, *target).emit(fn);
+
+  // Canonicalize and CSE the new kernel so that the gpu stop is readable
+  // (the emitter folds constants but does not deduplicate them).
+  RewritePatternSet patterns(ctx);
+  for (Dialect *d : ctx->getLoadedDialects())
+    d->getCanonicalizationPatterns(patterns);
+  for (RegisteredOperationName op : ctx->getRegisteredOperations())
+    op.getCanonicalizationPatterns(patterns, ctx);
+  (void)applyPatternsGreedily(fn, std::move(patterns));
+  IRRewriter rewriter(ctx);
+  DominanceInfo dom(fn);
+  eliminateCommonSubExpressions(rewriter, dom, fn);
+  return info;
+}
+
+} // namespace s2c

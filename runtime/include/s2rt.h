@@ -1,0 +1,213 @@
+/*===- s2rt.h - C API of the s2c runtime ----------------------------------===*
+ *
+ * Loads a compiled sparse-attention bundle (.s2m, see docs/bundle.md) and
+ * launches its forward kernels through the CUDA driver API. libcuda.so.1 is
+ * opened with dlopen on first use (override the path with the environment
+ * variable S2RT_LIBCUDA), so a program linked against this library runs on a
+ * machine without a GPU and gets S2RT_ERROR_NO_DRIVER instead of a link
+ * error. Every function returns a status; on failure, s2rt_last_error()
+ * returns a message for the calling thread. Nothing aborts.
+ *
+ * Contexts: the runtime uses each device's primary context (the one the CUDA
+ * runtime and PyTorch use). Streams passed to s2rt_forward must belong to it.
+ *
+ * CUDA graphs: s2rt_bundle_prepare(bundle, device) loads the modules and
+ * uploads the bundle's tables for a device. After that, s2rt_forward does no
+ * allocation, synchronisation or module loading, so it can be captured. A
+ * launch on a device that was not prepared prepares it first (which is not
+ * allowed during stream capture).
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef S2C_RUNTIME_INCLUDE_S2RT_H
+#define S2C_RUNTIME_INCLUDE_S2RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define S2RT_VERSION_MAJOR 0
+#define S2RT_VERSION_MINOR 1
+
+#if defined(_WIN32)
+#define S2RT_API
+#else
+#define S2RT_API __attribute__((visibility("default")))
+#endif
+
+typedef enum s2rt_status {
+  S2RT_SUCCESS = 0,
+  /** A null pointer, a bad shape, stride, alignment or option. */
+  S2RT_ERROR_INVALID_ARGUMENT = 1,
+  /** The bundle is corrupt, truncated or oversize. */
+  S2RT_ERROR_INVALID_BUNDLE = 2,
+  /** The bundle's format or kernel ABI version is not this runtime's. */
+  S2RT_ERROR_VERSION_MISMATCH = 3,
+  /** The bundle file could not be read. */
+  S2RT_ERROR_IO = 4,
+  /** libcuda.so.1 could not be loaded (no NVIDIA driver on this machine). */
+  S2RT_ERROR_NO_DRIVER = 5,
+  /** The bundle has no kernel for this dtype, head dim or device. */
+  S2RT_ERROR_UNSUPPORTED = 6,
+  /** A CUDA driver call failed; the message names it. */
+  S2RT_ERROR_CUDA = 7,
+  S2RT_ERROR_OUT_OF_MEMORY = 8,
+  /** Keeps the enum 32-bit wide for any value a caller passes. */
+  S2RT_STATUS_FORCE_INT32 = 0x7fffffff,
+} s2rt_status;
+
+typedef enum s2rt_dtype {
+  S2RT_DTYPE_BF16 = 1,
+  S2RT_DTYPE_F16 = 2,
+  S2RT_DTYPE_FORCE_INT32 = 0x7fffffff,
+} s2rt_dtype;
+
+/** Same type as CUstream from cuda.h (no cuda.h needed here). */
+typedef struct CUstream_st *s2rt_stream;
+
+typedef struct s2rt_bundle s2rt_bundle;
+
+/** "S2RT_SUCCESS", "S2RT_ERROR_INVALID_ARGUMENT", ... */
+S2RT_API const char *s2rt_status_name(s2rt_status status);
+/** The message of the last failing call on this thread ("" if none). Valid
+ * until the next s2rt call on this thread. */
+S2RT_API const char *s2rt_last_error(void);
+
+/** Loads libcuda and calls cuInit. Not needed before other calls (they do
+ * it); useful to ask whether a driver is there. */
+S2RT_API s2rt_status s2rt_init(void);
+/** Number of CUDA devices (0 and S2RT_ERROR_NO_DRIVER without a driver). */
+S2RT_API s2rt_status s2rt_device_count(int *count);
+
+/* ---- Bundles ------------------------------------------------------------ */
+
+S2RT_API s2rt_status s2rt_bundle_load_file(const char *path, s2rt_bundle **out);
+/** Copies what it needs; `data` may be freed afterwards. */
+S2RT_API s2rt_status s2rt_bundle_load_memory(const void *data, size_t size,
+                                             s2rt_bundle **out);
+/** Unloads the modules and frees the device tables. Accepts null. Must not
+ * run concurrently with other calls on the same bundle. */
+S2RT_API void s2rt_bundle_destroy(s2rt_bundle *bundle);
+
+/** Pattern metadata. The strings live as long as the bundle. Null bundle:
+ * "" and 0. */
+S2RT_API const char *s2rt_bundle_pattern_name(const s2rt_bundle *bundle);
+/** The pattern's s2::serializePattern text (s2/oracle.h reads it). */
+S2RT_API const char *s2rt_bundle_pattern_text(const s2rt_bundle *bundle);
+S2RT_API int64_t s2rt_bundle_heads(const s2rt_bundle *bundle);
+S2RT_API int64_t s2rt_bundle_kv_heads(const s2rt_bundle *bundle);
+S2RT_API int64_t s2rt_bundle_block(const s2rt_bundle *bundle);
+S2RT_API int s2rt_bundle_causal(const s2rt_bundle *bundle);
+/** Tile sizes (query rows per CTA, keys per step). */
+S2RT_API int64_t s2rt_bundle_block_m(const s2rt_bundle *bundle);
+S2RT_API int64_t s2rt_bundle_block_n(const s2rt_bundle *bundle);
+/** Longest key length a table-backed schedule supports; 0 = any. */
+S2RT_API int64_t s2rt_bundle_max_seq_len(const s2rt_bundle *bundle);
+/** Value of a free-form manifest setting, or null. */
+S2RT_API const char *s2rt_bundle_setting(const s2rt_bundle *bundle,
+                                         const char *key);
+
+typedef struct s2rt_kernel_info {
+  const char *name;
+  /** "sm_80", "sm_90a", ... */
+  const char *target;
+  s2rt_dtype dtype;
+  int head_dim;
+  int block_m;
+  int block_n;
+  int threads;
+  int shared_bytes;
+  int abi_version;
+  int has_ptx;
+  int has_cubin;
+} s2rt_kernel_info;
+
+S2RT_API int s2rt_bundle_num_kernels(const s2rt_bundle *bundle);
+S2RT_API s2rt_status s2rt_bundle_kernel_info(const s2rt_bundle *bundle,
+                                             int index, s2rt_kernel_info *out);
+/** 1 when some kernel of the bundle has this dtype and head dim (on some
+ * architecture), else 0. */
+S2RT_API int s2rt_bundle_supports(const s2rt_bundle *bundle, s2rt_dtype dtype,
+                                  int head_dim);
+/** The kernel s2rt_forward would run for a device of compute capability
+ * `arch` (10*major + minor, e.g. 90), and whether it would use its cubin
+ * (1) or JIT its PTX (0). Needs no GPU. */
+S2RT_API s2rt_status s2rt_bundle_select_kernel(const s2rt_bundle *bundle,
+                                               int arch, s2rt_dtype dtype,
+                                               int head_dim, int *index,
+                                               int *uses_cubin);
+
+/** Loads every kernel the device will use (one per dtype and head dim),
+ * sets their shared-memory limits and uploads the tables, in the device's
+ * primary context. Call it outside CUDA-graph capture. Idempotent. */
+S2RT_API s2rt_status s2rt_bundle_prepare(s2rt_bundle *bundle, int device);
+
+/* ---- Forward ------------------------------------------------------------ */
+
+/** Arguments of s2rt_forward. Initialise with s2rt_forward_args_init, then
+ * set the fields. Tensors are addressed as in docs/bundle.md: element
+ * (b, s, h, d) of q at q + b*q_stride[0] + s*q_stride[1] + h*q_stride[2] + d
+ * (strides in elements, head dim contiguous), likewise k, v (KV head index)
+ * and out; lse is float32, element (b, h, s) at lse + b*lse_stride[0] +
+ * h*lse_stride[1] + s. */
+typedef struct s2rt_forward_args {
+  /** sizeof(s2rt_forward_args), set by s2rt_forward_args_init. */
+  size_t struct_size;
+  const void *q;
+  const void *k;
+  const void *v;
+  void *out;
+  /** Optional (null): log-sum-exp of each row, natural log. */
+  float *lse;
+  /** Sequences (packed: cu_seqlens_q/k have batch + 1 entries). */
+  int64_t batch;
+  /** Query and key lengths (sq <= sk, bottom-right aligned). Packed: the
+   * largest sequence lengths. */
+  int64_t seqlen_q;
+  int64_t seqlen_k;
+  /** Query heads in this launch and the first pattern head they are. */
+  int64_t heads;
+  int64_t head_offset;
+  int64_t head_dim;
+  s2rt_dtype dtype;
+  /** (batch, seq, head) strides in elements. */
+  int64_t q_stride[3];
+  int64_t k_stride[3];
+  int64_t v_stride[3];
+  int64_t o_stride[3];
+  /** (batch, head) strides of lse in elements. */
+  int64_t lse_stride[2];
+  /** Softmax scale; 0 means 1/sqrt(head_dim). */
+  float softmax_scale;
+  /** Packed variable-length batch: int32[batch + 1] device arrays of
+   * row offsets into batch-less q/o and k/v (both or neither). */
+  const int32_t *cu_seqlens_q;
+  const int32_t *cu_seqlens_k;
+  /** Device ordinal; -1 means the device of the current context (or 0). */
+  int device;
+} s2rt_forward_args;
+
+S2RT_API void s2rt_forward_args_init(s2rt_forward_args *args);
+
+/** Checks every argument, then launches the forward kernel on `stream`
+ * (null: the legacy default stream of the primary context). Launches
+ * nothing and succeeds when seqlen_q is 0. */
+S2RT_API s2rt_status s2rt_forward(s2rt_bundle *bundle,
+                                  const s2rt_forward_args *args,
+                                  s2rt_stream stream);
+
+/** Runs every host-side check of s2rt_forward (shapes, strides, alignment,
+ * dtype, head dim) without a GPU; the architecture is checked as for a
+ * device of compute capability `arch` (0: skip that check). */
+S2RT_API s2rt_status s2rt_forward_check(const s2rt_bundle *bundle,
+                                        const s2rt_forward_args *args,
+                                        int arch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* S2C_RUNTIME_INCLUDE_S2RT_H */

@@ -1,0 +1,908 @@
+//===- Runtime.cpp - The s2rt C API over the CUDA driver API --------------===//
+//
+// Implements s2rt.h. libcuda.so.1 is opened with dlopen and every entry point
+// is looked up with dlsym under its versioned name (cuda.h's macros give it,
+// e.g. cuMemAlloc -> cuMemAlloc_v2); cuda.h supplies only the types. Every
+// failure becomes a status plus a thread-local message; C++ exceptions never
+// cross the C boundary.
+//
+// Per bundle, a mutex guards a cache of per-device state (primary context,
+// loaded modules, uploaded table buffer). s2rt_forward looks its kernel up
+// under that mutex and launches it with no allocation, synchronisation or
+// module loading once the device is prepared.
+//
+//===----------------------------------------------------------------------===//
+
+#include "s2rt.h"
+
+#include "s2/Bundle.h"
+
+#include <cuda.h>
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <vector>
+
+namespace {
+
+thread_local std::string lastError;
+
+s2rt_status fail(s2rt_status status, std::string message) {
+  lastError = std::move(message);
+  return status;
+}
+
+s2rt_status ok() {
+  lastError.clear();
+  return S2RT_SUCCESS;
+}
+
+//===----------------------------------------------------------------------===//
+// The driver, loaded at run time
+//===----------------------------------------------------------------------===//
+
+#define S2RT_STR_(x) #x
+#define S2RT_STR(x) S2RT_STR_(x)
+
+// Every driver entry point used, with its cuda.h prototype.
+#define S2RT_DRIVER_FUNCTIONS(X)                                               \
+  X(cuInit)                                                                    \
+  X(cuGetErrorName)                                                            \
+  X(cuGetErrorString)                                                          \
+  X(cuDeviceGetCount)                                                          \
+  X(cuDeviceGet)                                                               \
+  X(cuDeviceGetAttribute)                                                      \
+  X(cuDevicePrimaryCtxRetain)                                                  \
+  X(cuDevicePrimaryCtxRelease)                                                 \
+  X(cuCtxGetCurrent)                                                           \
+  X(cuCtxGetDevice)                                                            \
+  X(cuCtxPushCurrent)                                                          \
+  X(cuCtxPopCurrent)                                                           \
+  X(cuModuleLoadDataEx)                                                        \
+  X(cuModuleUnload)                                                            \
+  X(cuModuleGetFunction)                                                       \
+  X(cuFuncSetAttribute)                                                        \
+  X(cuMemAlloc)                                                                \
+  X(cuMemFree)                                                                 \
+  X(cuMemcpyHtoD)                                                              \
+  X(cuLaunchKernel)
+
+struct Driver {
+  void *handle = nullptr;
+#define S2RT_DECLARE(fn) decltype(&::fn) fn = nullptr;
+  S2RT_DRIVER_FUNCTIONS(S2RT_DECLARE)
+#undef S2RT_DECLARE
+};
+
+std::mutex driverMutex;
+Driver driver;
+bool driverReady = false;
+
+/// Loads libcuda and calls cuInit once. A failure is not cached, so a later
+/// call retries (and a test can point S2RT_LIBCUDA elsewhere).
+s2rt_status loadDriver(const Driver *&out) {
+  std::lock_guard<std::mutex> lock(driverMutex);
+  if (driverReady) {
+    out = &driver;
+    return S2RT_SUCCESS;
+  }
+  const char *env = std::getenv("S2RT_LIBCUDA");
+  std::string path = env && *env ? env : "libcuda.so.1";
+  void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    const char *why = dlerror();
+    return fail(S2RT_ERROR_NO_DRIVER,
+                "cannot load the CUDA driver '" + path +
+                    "': " + (why ? why : "unknown error") +
+                    " (is an NVIDIA driver installed? set S2RT_LIBCUDA to "
+                    "its libcuda.so.1)");
+  }
+  Driver d;
+  d.handle = h;
+#define S2RT_LOOKUP(fn)                                                        \
+  d.fn = reinterpret_cast<decltype(&::fn)>(dlsym(h, S2RT_STR(fn)));            \
+  if (!d.fn) {                                                                 \
+    dlclose(h);                                                                \
+    return fail(S2RT_ERROR_NO_DRIVER,                                          \
+                "the CUDA driver '" + path +                                   \
+                    "' lacks " S2RT_STR(fn) " (driver too old?)");             \
+  }
+  S2RT_DRIVER_FUNCTIONS(S2RT_LOOKUP)
+#undef S2RT_LOOKUP
+  CUresult r = d.cuInit(0);
+  if (r != CUDA_SUCCESS) {
+    const char *name = nullptr;
+    d.cuGetErrorName(r, &name);
+    std::string msg = std::string("cuInit failed: ") +
+                      (name ? name : "unknown CUDA error") + " (" +
+                      std::to_string(int(r)) + ")";
+    dlclose(h);
+    return fail(r == CUDA_ERROR_NO_DEVICE ? S2RT_ERROR_NO_DRIVER
+                                          : S2RT_ERROR_CUDA,
+                msg);
+  }
+  driver = d;
+  driverReady = true;
+  out = &driver;
+  return S2RT_SUCCESS;
+}
+
+std::string cuMessage(const Driver &d, const char *call, CUresult r) {
+  const char *name = nullptr, *text = nullptr;
+  if (d.cuGetErrorName)
+    d.cuGetErrorName(r, &name);
+  if (d.cuGetErrorString)
+    d.cuGetErrorString(r, &text);
+  return std::string(call) + " failed: " + (name ? name : "unknown") + " (" +
+         (text ? text : "no description") + ")";
+}
+
+/// Runs a driver call; on failure records "<call> failed: CUDA_ERROR_X (...)"
+/// and returns S2RT_ERROR_CUDA from the enclosing function.
+#define S2RT_CU(d, call)                                                       \
+  do {                                                                         \
+    CUresult s2rtResult = (d).call;                                            \
+    if (s2rtResult != CUDA_SUCCESS)                                            \
+      return fail(s2rtResult == CUDA_ERROR_OUT_OF_MEMORY                       \
+                      ? S2RT_ERROR_OUT_OF_MEMORY                               \
+                      : S2RT_ERROR_CUDA,                                       \
+                  cuMessage((d), #call, s2rtResult));                          \
+  } while (0)
+
+//===----------------------------------------------------------------------===//
+// Kernel selection (no GPU needed)
+//===----------------------------------------------------------------------===//
+
+const char *dtypeLabel(int dtype) {
+  return dtype == S2RT_DTYPE_BF16  ? "bf16"
+         : dtype == S2RT_DTYPE_F16 ? "f16"
+                                   : "unknown";
+}
+
+std::string archLabel(int arch) { return "sm_" + std::to_string(arch); }
+
+/// Best kernel of `b` for a device of compute capability `arch`: exact-arch
+/// cubin, else PTX of the highest target the device runs (architecture-
+/// specific "a" targets only on exactly their architecture, so sm_90a beats
+/// sm_80 on sm_90). -1 when none runs there.
+int selectKernel(const s2::Bundle &b, int arch, int dtype, int headDim,
+                 bool &usesCubin) {
+  int best = -1;
+  long bestScore = -1;
+  for (size_t i = 0; i < b.kernels.size(); ++i) {
+    const s2::BundleKernel &k = b.kernels[i];
+    if (int(k.dtype) != dtype || k.headDim != headDim)
+      continue;
+    int karch;
+    bool specific;
+    if (!s2::parseTarget(k.target, karch, specific))
+      continue;
+    bool cubinOk = !k.cubin.empty() && karch == arch;
+    bool ptxOk = !k.ptx.empty() && (specific ? karch == arch : karch <= arch);
+    if (!cubinOk && !ptxOk)
+      continue;
+    long score = long(karch) * 4 + (specific ? 2 : 0) + (cubinOk ? 1 : 0);
+    if (score > bestScore) {
+      bestScore = score;
+      best = int(i);
+      usesCubin = cubinOk;
+    }
+  }
+  return best;
+}
+
+std::string kernelList(const s2::Bundle &b) {
+  std::string s;
+  for (const s2::BundleKernel &k : b.kernels) {
+    if (!s.empty())
+      s += ", ";
+    s += std::string(s2::dtypeName(k.dtype)) + " d" +
+         std::to_string(k.headDim) + " " + k.target;
+  }
+  return s.empty() ? "no kernels" : s;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// The bundle object
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct LoadedKernel {
+  int index = -1;
+  CUfunction fn = nullptr;
+};
+
+struct DeviceState {
+  bool prepared = false;
+  CUdevice dev = 0;
+  CUcontext ctx = nullptr;
+  int arch = 0;
+  std::vector<CUmodule> modules;
+  /// (dtype, head dim) -> the loaded kernel.
+  std::map<std::pair<int, int>, LoadedKernel> kernels;
+  CUdeviceptr tables = 0;
+};
+} // namespace
+
+struct s2rt_bundle {
+  s2::Bundle b;
+  std::mutex mutex;
+  std::map<int, DeviceState> devices;
+};
+
+namespace {
+
+/// Frees what `st` holds (modules, tables, the context reference).
+void releaseDevice(const Driver &d, DeviceState &st) {
+  if (!st.ctx)
+    return;
+  if (d.cuCtxPushCurrent(st.ctx) == CUDA_SUCCESS) {
+    for (CUmodule m : st.modules)
+      d.cuModuleUnload(m);
+    if (st.tables)
+      d.cuMemFree(st.tables);
+    CUcontext popped;
+    d.cuCtxPopCurrent(&popped);
+  }
+  d.cuDevicePrimaryCtxRelease(st.dev);
+  st = DeviceState();
+}
+
+/// Loads one kernel's module into the current context.
+s2rt_status loadKernel(const Driver &d, const s2::BundleKernel &k,
+                       bool useCubin, CUmodule &module, CUfunction &fn) {
+  char log[4096] = {0};
+  CUjit_option opts[2] = {CU_JIT_ERROR_LOG_BUFFER,
+                          CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+  void *vals[2] = {log, reinterpret_cast<void *>(uintptr_t(sizeof(log)))};
+  const void *image = useCubin ? static_cast<const void *>(k.cubin.data())
+                               : static_cast<const void *>(k.ptx.c_str());
+  CUresult r = d.cuModuleLoadDataEx(&module, image, 2, opts, vals);
+  if (r != CUDA_SUCCESS) {
+    log[sizeof(log) - 1] = '\0';
+    return fail(r == CUDA_ERROR_OUT_OF_MEMORY ? S2RT_ERROR_OUT_OF_MEMORY
+                                              : S2RT_ERROR_CUDA,
+                cuMessage(d, "cuModuleLoadDataEx", r) + " loading kernel '" +
+                    k.name + "' (" + k.target + (useCubin ? " cubin" : " PTX") +
+                    ")" + (log[0] ? std::string(": ") + log : std::string()));
+  }
+  r = d.cuModuleGetFunction(&fn, module, k.name.c_str());
+  if (r != CUDA_SUCCESS) {
+    d.cuModuleUnload(module);
+    module = nullptr;
+    return fail(S2RT_ERROR_INVALID_BUNDLE,
+                cuMessage(d, "cuModuleGetFunction", r) + ": no entry point '" +
+                    k.name + "' in its module");
+  }
+  return S2RT_SUCCESS;
+}
+
+/// Prepares `device` for `bundle`; the caller holds bundle->mutex.
+s2rt_status prepareLocked(const Driver &d, s2rt_bundle *bundle, int device) {
+  DeviceState &slot = bundle->devices[device];
+  if (slot.prepared)
+    return S2RT_SUCCESS;
+  int count = 0;
+  S2RT_CU(d, cuDeviceGetCount(&count));
+  if (device < 0 || device >= count)
+    return fail(S2RT_ERROR_INVALID_ARGUMENT,
+                "device " + std::to_string(device) + " out of range: " +
+                    std::to_string(count) + " CUDA device(s)");
+  DeviceState st;
+  S2RT_CU(d, cuDeviceGet(&st.dev, device));
+  int major = 0, minor = 0, optin = 0;
+  S2RT_CU(d, cuDeviceGetAttribute(
+                 &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, st.dev));
+  S2RT_CU(d, cuDeviceGetAttribute(
+                 &minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, st.dev));
+  S2RT_CU(d, cuDeviceGetAttribute(
+                 &optin, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+                 st.dev));
+  st.arch = major * 10 + minor;
+  const s2::Bundle &b = bundle->b;
+
+  // Which kernel serves each (dtype, head dim) on this device.
+  std::map<std::pair<int, int>, std::pair<int, bool>> plan;
+  for (const s2::BundleKernel &k : b.kernels) {
+    auto key = std::make_pair(int(k.dtype), int(k.headDim));
+    if (plan.count(key))
+      continue;
+    bool cubin = false;
+    int idx = selectKernel(b, st.arch, key.first, key.second, cubin);
+    if (idx >= 0)
+      plan[key] = {idx, cubin};
+  }
+  if (plan.empty())
+    return fail(S2RT_ERROR_UNSUPPORTED,
+                "no kernel of the bundle runs on device " +
+                    std::to_string(device) + " (" + archLabel(st.arch) +
+                    "); the bundle has: " + kernelList(b));
+
+  S2RT_CU(d, cuDevicePrimaryCtxRetain(&st.ctx, st.dev));
+  if (d.cuCtxPushCurrent(st.ctx) != CUDA_SUCCESS) {
+    d.cuDevicePrimaryCtxRelease(st.dev);
+    return fail(S2RT_ERROR_CUDA, "cuCtxPushCurrent failed");
+  }
+  auto bail = [&](s2rt_status s) {
+    std::string keep = lastError;
+    CUcontext popped;
+    d.cuCtxPopCurrent(&popped);
+    releaseDevice(d, st);
+    lastError = keep;
+    return s;
+  };
+  std::map<int, CUfunction> loaded;
+  for (auto &entry : plan) {
+    int idx = entry.second.first;
+    const s2::BundleKernel &k = b.kernels[size_t(idx)];
+    CUfunction fn = nullptr;
+    auto it = loaded.find(idx);
+    if (it != loaded.end()) {
+      fn = it->second;
+    } else {
+      if (k.sharedBytes > optin)
+        return bail(fail(
+            S2RT_ERROR_UNSUPPORTED,
+            "kernel '" + k.name + "' needs " + std::to_string(k.sharedBytes) +
+                " bytes of shared memory; device " + std::to_string(device) +
+                " allows " + std::to_string(optin)));
+      CUmodule m = nullptr;
+      s2rt_status s = loadKernel(d, k, entry.second.second, m, fn);
+      if (s != S2RT_SUCCESS)
+        return bail(s);
+      st.modules.push_back(m);
+      if (k.sharedBytes > 48 * 1024) {
+        CUresult r = d.cuFuncSetAttribute(
+            fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, k.sharedBytes);
+        if (r != CUDA_SUCCESS)
+          return bail(fail(S2RT_ERROR_CUDA,
+                           cuMessage(d, "cuFuncSetAttribute", r) +
+                               " setting MAX_DYNAMIC_SHARED_SIZE_BYTES of '" +
+                               k.name + "'"));
+      }
+      loaded[idx] = fn;
+    }
+    st.kernels[entry.first] = LoadedKernel{idx, fn};
+  }
+  if (!b.tableData.empty()) {
+    size_t bytes = b.tableData.size() * sizeof(int32_t);
+    CUresult r = d.cuMemAlloc(&st.tables, bytes);
+    if (r != CUDA_SUCCESS) {
+      st.tables = 0;
+      return bail(fail(r == CUDA_ERROR_OUT_OF_MEMORY ? S2RT_ERROR_OUT_OF_MEMORY
+                                                     : S2RT_ERROR_CUDA,
+                       cuMessage(d, "cuMemAlloc", r) + " for " +
+                           std::to_string(bytes) + " bytes of tables"));
+    }
+    r = d.cuMemcpyHtoD(st.tables, b.tableData.data(), bytes);
+    if (r != CUDA_SUCCESS)
+      return bail(fail(S2RT_ERROR_CUDA, cuMessage(d, "cuMemcpyHtoD", r) +
+                                            " uploading the tables"));
+  }
+  CUcontext popped;
+  d.cuCtxPopCurrent(&popped);
+  st.prepared = true;
+  slot = std::move(st);
+  return S2RT_SUCCESS;
+}
+
+bool aligned(const void *p, uintptr_t a) {
+  return (reinterpret_cast<uintptr_t>(p) % a) == 0;
+}
+
+/// Host-side checks of s2rt_forward; `arch` 0 skips the architecture check.
+s2rt_status checkForward(const s2rt_bundle *bundle, const s2rt_forward_args *a,
+                         int arch) {
+  auto bad = [](const std::string &m) {
+    return fail(S2RT_ERROR_INVALID_ARGUMENT, m);
+  };
+  if (!bundle)
+    return bad("null bundle");
+  if (!a)
+    return bad("null forward arguments");
+  if (a->struct_size != sizeof(s2rt_forward_args))
+    return bad("forward arguments of size " + std::to_string(a->struct_size) +
+               ", expected " + std::to_string(sizeof(s2rt_forward_args)) +
+               " (initialise them with s2rt_forward_args_init)");
+  const s2::Bundle &b = bundle->b;
+  const char *names[4] = {"q", "k", "v", "out"};
+  const void *ptrs[4] = {a->q, a->k, a->v, a->out};
+  for (int i = 0; i < 4; ++i) {
+    if (!ptrs[i])
+      return bad(std::string("null '") + names[i] + "' pointer");
+    if (!aligned(ptrs[i], 16))
+      return bad(std::string("'") + names[i] +
+                 "' pointer is not 16-byte aligned");
+  }
+  if (a->lse && !aligned(a->lse, 4))
+    return bad("'lse' pointer is not 4-byte aligned");
+  if (a->dtype != S2RT_DTYPE_BF16 && a->dtype != S2RT_DTYPE_F16)
+    return bad("unknown dtype " + std::to_string(int(a->dtype)) +
+               ", expected S2RT_DTYPE_BF16 or S2RT_DTYPE_F16");
+  if (a->head_dim <= 0 || a->head_dim > 1024)
+    return bad("head dim " + std::to_string(a->head_dim) +
+               " outside [1, 1024]");
+  bool packed = a->cu_seqlens_q || a->cu_seqlens_k;
+  if (packed && !(a->cu_seqlens_q && a->cu_seqlens_k))
+    return bad("packed batch needs both 'cu_seqlens_q' and 'cu_seqlens_k'");
+  if (packed && (!aligned(a->cu_seqlens_q, 4) || !aligned(a->cu_seqlens_k, 4)))
+    return bad("'cu_seqlens' pointers are not 4-byte aligned");
+  if (a->batch < 1 || a->batch > 65535)
+    return bad("batch " + std::to_string(a->batch) + " outside [1, 65535]");
+  const int64_t maxLen = INT32_MAX;
+  if (a->seqlen_q < 0 || a->seqlen_k < 0 || a->seqlen_q > maxLen ||
+      a->seqlen_k > maxLen)
+    return bad("sequence lengths (" + std::to_string(a->seqlen_q) + ", " +
+               std::to_string(a->seqlen_k) + ") outside [0, 2^31)");
+  if (a->seqlen_q > a->seqlen_k)
+    return bad("query length " + std::to_string(a->seqlen_q) +
+               " exceeds key length " + std::to_string(a->seqlen_k) +
+               " (queries align to the end of the keys)");
+  if (b.maxSeqLen > 0 && a->seqlen_k > b.maxSeqLen)
+    return bad("key length " + std::to_string(a->seqlen_k) + " exceeds " +
+               std::to_string(b.maxSeqLen) +
+               ", the longest the bundle's table-backed schedule was built "
+               "for");
+  if (a->heads < 1 || a->head_offset < 0 || a->head_offset + a->heads > b.heads)
+    return bad("heads [" + std::to_string(a->head_offset) + ", " +
+               std::to_string(a->head_offset + a->heads) +
+               ") outside the pattern's " + std::to_string(b.heads) + " heads");
+  int64_t group = b.kvHeads > 0 ? b.heads / b.kvHeads : 1;
+  if (a->head_offset % group)
+    return bad("head offset " + std::to_string(a->head_offset) +
+               " is not a multiple of the GQA group size " +
+               std::to_string(group));
+  if (!std::isfinite(a->softmax_scale))
+    return bad("softmax scale is not finite");
+
+  // Strides: non-negative, 16-byte multiples, no overflow of the largest
+  // offset.
+  struct StrideSet {
+    const char *name;
+    const int64_t *s;
+    int64_t heads;
+  };
+  int64_t kvLaunchHeads =
+      (a->head_offset + a->heads - 1) / group - a->head_offset / group + 1;
+  StrideSet sets[4] = {{"q", a->q_stride, a->heads},
+                       {"k", a->k_stride, kvLaunchHeads},
+                       {"v", a->v_stride, kvLaunchHeads},
+                       {"out", a->o_stride, a->heads}};
+  const int64_t elemBytes = 2;
+  for (const StrideSet &set : sets) {
+    for (int i = 0; i < 3; ++i) {
+      if (packed && i == 0)
+        continue;
+      int64_t s = set.s[i];
+      const char *dim[3] = {"batch", "seq", "head"};
+      if (s < 0)
+        return bad(std::string("negative ") + dim[i] + " stride of '" +
+                   set.name + "'");
+      if (s % (16 / elemBytes))
+        return bad(std::string(dim[i]) + " stride " + std::to_string(s) +
+                   " of '" + set.name +
+                   "' is not a multiple of 16 bytes (8 elements)");
+    }
+    __int128 len =
+        set.name[0] == 'k' || set.name[0] == 'v' ? a->seqlen_k : a->seqlen_q;
+    __int128 top = (packed ? 0 : __int128(a->batch - 1) * set.s[0]) +
+                   (len > 0 ? (len - 1) : 0) * set.s[1] +
+                   __int128(set.heads - 1) * set.s[2] + a->head_dim;
+    if (top > (__int128(1) << 62))
+      return bad(std::string("strides of '") + set.name +
+                 "' address beyond 2^62 elements");
+  }
+  if (a->lse) {
+    if (a->lse_stride[0] < 0 || a->lse_stride[1] < 0)
+      return bad("negative 'lse' stride");
+    __int128 top = (packed ? 0 : __int128(a->batch - 1) * a->lse_stride[0]) +
+                   __int128(a->heads - 1) * a->lse_stride[1] + a->seqlen_q;
+    if (top > (__int128(1) << 62))
+      return bad("strides of 'lse' address beyond 2^62 elements");
+  }
+
+  bool any = false;
+  for (const s2::BundleKernel &k : b.kernels)
+    any |= int(k.dtype) == int(a->dtype) && k.headDim == a->head_dim;
+  if (!any)
+    return fail(S2RT_ERROR_UNSUPPORTED,
+                std::string("the bundle has no ") + dtypeLabel(a->dtype) +
+                    " kernel for head dim " + std::to_string(a->head_dim) +
+                    "; it has: " + kernelList(b));
+  if (arch > 0) {
+    bool cubin;
+    if (selectKernel(b, arch, a->dtype, int(a->head_dim), cubin) < 0)
+      return fail(S2RT_ERROR_UNSUPPORTED,
+                  std::string("no ") + dtypeLabel(a->dtype) + " d" +
+                      std::to_string(a->head_dim) + " kernel of the bundle " +
+                      "runs on " + archLabel(arch) +
+                      "; it has: " + kernelList(b));
+  }
+  return S2RT_SUCCESS;
+}
+
+s2rt_status loadBundle(const void *data, size_t size, s2rt_bundle **out) {
+  if (!out)
+    return fail(S2RT_ERROR_INVALID_ARGUMENT, "null output pointer");
+  *out = nullptr;
+  if (!data)
+    return fail(S2RT_ERROR_INVALID_ARGUMENT, "null bundle data");
+  const unsigned char *bytes = static_cast<const unsigned char *>(data);
+  if (size >= 12 && std::memcmp(bytes, s2::kBundleMagic, 8) == 0) {
+    uint32_t v = uint32_t(bytes[8]) | uint32_t(bytes[9]) << 8 |
+                 uint32_t(bytes[10]) << 16 | uint32_t(bytes[11]) << 24;
+    if (v != s2::kBundleFormatVersion)
+      return fail(S2RT_ERROR_VERSION_MISMATCH,
+                  "bundle format version " + std::to_string(v) +
+                      ", this runtime reads version " +
+                      std::to_string(s2::kBundleFormatVersion) +
+                      " (recompile the pattern)");
+  }
+  std::unique_ptr<s2rt_bundle> b(new (std::nothrow) s2rt_bundle());
+  if (!b)
+    return fail(S2RT_ERROR_OUT_OF_MEMORY, "out of memory");
+  std::string error;
+  if (!s2::readBundle(data, size, b->b, error))
+    return fail(error.find("ABI version") != std::string::npos
+                    ? S2RT_ERROR_VERSION_MISMATCH
+                    : S2RT_ERROR_INVALID_BUNDLE,
+                error);
+  *out = b.release();
+  return ok();
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// The C API
+//===----------------------------------------------------------------------===//
+
+// Every entry point that allocates catches exceptions (bad_alloc) here.
+#define S2RT_GUARD(...)                                                        \
+  try {                                                                        \
+    __VA_ARGS__                                                                \
+  } catch (const std::bad_alloc &) {                                           \
+    return fail(S2RT_ERROR_OUT_OF_MEMORY, "out of memory");                    \
+  } catch (...) {                                                              \
+    return fail(S2RT_ERROR_INVALID_ARGUMENT, "unexpected internal error");     \
+  }
+
+extern "C" {
+
+const char *s2rt_status_name(s2rt_status status) {
+  switch (status) {
+  case S2RT_SUCCESS:
+    return "S2RT_SUCCESS";
+  case S2RT_ERROR_INVALID_ARGUMENT:
+    return "S2RT_ERROR_INVALID_ARGUMENT";
+  case S2RT_ERROR_INVALID_BUNDLE:
+    return "S2RT_ERROR_INVALID_BUNDLE";
+  case S2RT_ERROR_VERSION_MISMATCH:
+    return "S2RT_ERROR_VERSION_MISMATCH";
+  case S2RT_ERROR_IO:
+    return "S2RT_ERROR_IO";
+  case S2RT_ERROR_NO_DRIVER:
+    return "S2RT_ERROR_NO_DRIVER";
+  case S2RT_ERROR_UNSUPPORTED:
+    return "S2RT_ERROR_UNSUPPORTED";
+  case S2RT_ERROR_CUDA:
+    return "S2RT_ERROR_CUDA";
+  case S2RT_ERROR_OUT_OF_MEMORY:
+    return "S2RT_ERROR_OUT_OF_MEMORY";
+  default:
+    break;
+  }
+  return "S2RT_ERROR_UNKNOWN";
+}
+
+const char *s2rt_last_error(void) { return lastError.c_str(); }
+
+s2rt_status s2rt_init(void){S2RT_GUARD({
+  const Driver *d;
+  s2rt_status s = loadDriver(d);
+  return s == S2RT_SUCCESS ? ok() : s;
+})}
+
+s2rt_status s2rt_device_count(int *count){S2RT_GUARD({
+  if (!count)
+    return fail(S2RT_ERROR_INVALID_ARGUMENT, "null count pointer");
+  *count = 0;
+  const Driver *d;
+  s2rt_status s = loadDriver(d);
+  if (s != S2RT_SUCCESS)
+    return s;
+  S2RT_CU(*d, cuDeviceGetCount(count));
+  return ok();
+})}
+
+s2rt_status
+    s2rt_bundle_load_memory(const void *data, size_t size, s2rt_bundle **out){
+        S2RT_GUARD({ return loadBundle(data, size, out); })}
+
+s2rt_status s2rt_bundle_load_file(const char *path, s2rt_bundle **out) {
+  S2RT_GUARD({
+    if (!out)
+      return fail(S2RT_ERROR_INVALID_ARGUMENT, "null output pointer");
+    *out = nullptr;
+    if (!path)
+      return fail(S2RT_ERROR_INVALID_ARGUMENT, "null path");
+    std::FILE *f = std::fopen(path, "rb");
+    if (!f)
+      return fail(S2RT_ERROR_IO, std::string("cannot open '") + path +
+                                     "': " + std::strerror(errno));
+    std::string data;
+    char buf[1 << 16];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) {
+      data.append(buf, n);
+      if (data.size() > s2::BundleLimits::kMaxFileBytes) {
+        std::fclose(f);
+        return fail(S2RT_ERROR_INVALID_BUNDLE,
+                    std::string("'") + path + "' exceeds the bundle size " +
+                        "limit of " +
+                        std::to_string(s2::BundleLimits::kMaxFileBytes) +
+                        " bytes");
+      }
+    }
+    bool err = std::ferror(f) != 0;
+    std::fclose(f);
+    if (err)
+      return fail(S2RT_ERROR_IO, std::string("error reading '") + path + "'");
+    s2rt_status s = loadBundle(data.data(), data.size(), out);
+    if (s != S2RT_SUCCESS)
+      lastError = std::string(path) + ": " + lastError;
+    return s;
+  })
+}
+
+void s2rt_bundle_destroy(s2rt_bundle *bundle) {
+  if (!bundle)
+    return;
+  {
+    std::lock_guard<std::mutex> lock(driverMutex);
+    if (driverReady)
+      for (auto &entry : bundle->devices)
+        releaseDevice(driver, entry.second);
+  }
+  delete bundle;
+}
+
+const char *s2rt_bundle_pattern_name(const s2rt_bundle *b) {
+  return b ? b->b.patternName.c_str() : "";
+}
+const char *s2rt_bundle_pattern_text(const s2rt_bundle *b) {
+  return b ? b->b.patternText.c_str() : "";
+}
+int64_t s2rt_bundle_heads(const s2rt_bundle *b) { return b ? b->b.heads : 0; }
+int64_t s2rt_bundle_kv_heads(const s2rt_bundle *b) {
+  return b ? b->b.kvHeads : 0;
+}
+int64_t s2rt_bundle_block(const s2rt_bundle *b) { return b ? b->b.block : 0; }
+int s2rt_bundle_causal(const s2rt_bundle *b) {
+  return b && b->b.causal ? 1 : 0;
+}
+int64_t s2rt_bundle_block_m(const s2rt_bundle *b) {
+  return b ? b->b.blockM : 0;
+}
+int64_t s2rt_bundle_block_n(const s2rt_bundle *b) {
+  return b ? b->b.blockN : 0;
+}
+int64_t s2rt_bundle_max_seq_len(const s2rt_bundle *b) {
+  return b ? b->b.maxSeqLen : 0;
+}
+const char *s2rt_bundle_setting(const s2rt_bundle *b, const char *key) {
+  if (!b || !key)
+    return nullptr;
+  for (const auto &kv : b->b.settings)
+    if (kv.first == key)
+      return kv.second.c_str();
+  return nullptr;
+}
+
+int s2rt_bundle_num_kernels(const s2rt_bundle *b) {
+  return b ? int(b->b.kernels.size()) : 0;
+}
+
+s2rt_status s2rt_bundle_kernel_info(const s2rt_bundle *b, int index,
+                                    s2rt_kernel_info *out) {
+  if (!b || !out)
+    return fail(S2RT_ERROR_INVALID_ARGUMENT, "null argument");
+  if (index < 0 || size_t(index) >= b->b.kernels.size())
+    return fail(S2RT_ERROR_INVALID_ARGUMENT,
+                "kernel index " + std::to_string(index) + " outside [0, " +
+                    std::to_string(b->b.kernels.size()) + ")");
+  const s2::BundleKernel &k = b->b.kernels[size_t(index)];
+  out->name = k.name.c_str();
+  out->target = k.target.c_str();
+  out->dtype = s2rt_dtype(int(k.dtype));
+  out->head_dim = k.headDim;
+  out->block_m = k.blockM;
+  out->block_n = k.blockN;
+  out->threads = k.threads;
+  out->shared_bytes = k.sharedBytes;
+  out->abi_version = k.abiVersion;
+  out->has_ptx = k.ptx.empty() ? 0 : 1;
+  out->has_cubin = k.cubin.empty() ? 0 : 1;
+  return ok();
+}
+
+int s2rt_bundle_supports(const s2rt_bundle *b, s2rt_dtype dtype, int head_dim) {
+  if (!b)
+    return 0;
+  for (const s2::BundleKernel &k : b->b.kernels)
+    if (int(k.dtype) == int(dtype) && k.headDim == head_dim)
+      return 1;
+  return 0;
+}
+
+s2rt_status s2rt_bundle_select_kernel(const s2rt_bundle *b, int arch,
+                                      s2rt_dtype dtype, int head_dim,
+                                      int *index, int *uses_cubin){S2RT_GUARD({
+  if (!b || !index)
+    return fail(S2RT_ERROR_INVALID_ARGUMENT, "null argument");
+  bool cubin = false;
+  int idx = selectKernel(b->b, arch, int(dtype), head_dim, cubin);
+  *index = idx;
+  if (uses_cubin)
+    *uses_cubin = cubin ? 1 : 0;
+  if (idx < 0)
+    return fail(S2RT_ERROR_UNSUPPORTED,
+                std::string("no ") + dtypeLabel(dtype) + " d" +
+                    std::to_string(head_dim) + " kernel runs on " +
+                    archLabel(arch) + "; the bundle has: " + kernelList(b->b));
+  return ok();
+})}
+
+s2rt_status s2rt_bundle_prepare(s2rt_bundle *bundle, int device) {
+  S2RT_GUARD({
+    if (!bundle)
+      return fail(S2RT_ERROR_INVALID_ARGUMENT, "null bundle");
+    if (device < 0)
+      return fail(S2RT_ERROR_INVALID_ARGUMENT,
+                  "negative device " + std::to_string(device));
+    const Driver *d;
+    s2rt_status s = loadDriver(d);
+    if (s != S2RT_SUCCESS)
+      return s;
+    std::lock_guard<std::mutex> lock(bundle->mutex);
+    s = prepareLocked(*d, bundle, device);
+    return s == S2RT_SUCCESS ? ok() : s;
+  })
+}
+
+void s2rt_forward_args_init(s2rt_forward_args *args) {
+  if (!args)
+    return;
+  std::memset(args, 0, sizeof(*args));
+  args->struct_size = sizeof(*args);
+  args->batch = 1;
+  args->dtype = S2RT_DTYPE_BF16;
+  args->device = -1;
+}
+
+s2rt_status s2rt_forward_check(const s2rt_bundle *bundle,
+                               const s2rt_forward_args *args,
+                               int arch){S2RT_GUARD({
+  s2rt_status s = checkForward(bundle, args, arch);
+  return s == S2RT_SUCCESS ? ok() : s;
+})}
+
+s2rt_status s2rt_forward(s2rt_bundle *bundle, const s2rt_forward_args *args,
+                         s2rt_stream stream) {
+  S2RT_GUARD({
+    s2rt_status s = checkForward(bundle, args, 0);
+    if (s != S2RT_SUCCESS)
+      return s;
+    const Driver *dp;
+    s = loadDriver(dp);
+    if (s != S2RT_SUCCESS)
+      return s;
+    const Driver &d = *dp;
+    const s2rt_forward_args &a = *args;
+
+    int device = a.device;
+    CUcontext current = nullptr;
+    S2RT_CU(d, cuCtxGetCurrent(&current));
+    if (device < 0) {
+      device = 0;
+      if (current) {
+        CUdevice dev;
+        S2RT_CU(d, cuCtxGetDevice(&dev));
+        device = int(dev);
+      }
+    }
+
+    LoadedKernel lk;
+    CUcontext ctx;
+    CUdeviceptr tables;
+    int arch;
+    {
+      std::lock_guard<std::mutex> lock(bundle->mutex);
+      s = prepareLocked(d, bundle, device);
+      if (s != S2RT_SUCCESS)
+        return s;
+      const DeviceState &st = bundle->devices[device];
+      auto it = st.kernels.find({int(a.dtype), int(a.head_dim)});
+      if (it == st.kernels.end())
+        return fail(S2RT_ERROR_UNSUPPORTED,
+                    std::string("no ") + dtypeLabel(a.dtype) + " d" +
+                        std::to_string(a.head_dim) + " kernel of the " +
+                        "bundle runs on device " + std::to_string(device) +
+                        " (" + archLabel(st.arch) +
+                        "); it has: " + kernelList(bundle->b));
+      lk = it->second;
+      ctx = st.ctx;
+      tables = st.tables;
+      arch = st.arch;
+    }
+    (void)arch;
+    if (a.seqlen_q == 0)
+      return ok();
+    const s2::BundleKernel &k = bundle->b.kernels[size_t(lk.index)];
+    bool packed = a.cu_seqlens_q != nullptr;
+
+    int64_t bm = k.blockM;
+    int64_t tiles;
+    if (packed)
+      tiles =
+          std::min((a.seqlen_q + bm - 1) / bm + 1, (a.seqlen_k + bm - 1) / bm);
+    else
+      tiles = (a.seqlen_k + bm - 1) / bm - (a.seqlen_k - a.seqlen_q) / bm;
+
+    // The 26 parameters of docs/bundle.md, in order.
+    const void *q = a.q, *kk = a.k, *v = a.v;
+    void *o = a.out;
+    void *lse = a.lse;
+    int64_t sq = a.seqlen_q, sk = a.seqlen_k;
+    int64_t st[14] = {a.q_stride[0],   a.q_stride[1],  a.q_stride[2],
+                      a.k_stride[0],   a.k_stride[1],  a.k_stride[2],
+                      a.v_stride[0],   a.v_stride[1],  a.v_stride[2],
+                      a.o_stride[0],   a.o_stride[1],  a.o_stride[2],
+                      a.lse_stride[0], a.lse_stride[1]};
+    float scale = a.softmax_scale != 0.0f
+                      ? a.softmax_scale
+                      : float(1.0 / std::sqrt(double(a.head_dim)));
+    float scaleLog2 = float(double(scale) * 1.4426950408889634);
+    int32_t headOffset = int32_t(a.head_offset);
+    const void *cuq = a.cu_seqlens_q, *cuk = a.cu_seqlens_k;
+    void *tab = reinterpret_cast<void *>(uintptr_t(tables));
+    void *params[26] = {
+        &q,         &kk,         &v,     &o,      &lse,    &sq,     &sk,
+        &st[0],     &st[1],      &st[2], &st[3],  &st[4],  &st[5],  &st[6],
+        &st[7],     &st[8],      &st[9], &st[10], &st[11], &st[12], &st[13],
+        &scaleLog2, &headOffset, &cuq,   &cuk,    &tab};
+
+    bool push = current != ctx;
+    if (push)
+      S2RT_CU(d, cuCtxPushCurrent(ctx));
+    CUresult r = d.cuLaunchKernel(
+        lk.fn, unsigned(tiles), unsigned(a.heads), unsigned(a.batch),
+        unsigned(k.threads), 1, 1, unsigned(k.sharedBytes),
+        reinterpret_cast<CUstream>(stream), params, nullptr);
+    if (push) {
+      CUcontext popped;
+      d.cuCtxPopCurrent(&popped);
+    }
+    if (r != CUDA_SUCCESS)
+      return fail(S2RT_ERROR_CUDA, cuMessage(d, "cuLaunchKernel", r) +
+                                       " launching '" + k.name +
+                                       "' with grid (" + std::to_string(tiles) +
+                                       ", " + std::to_string(a.heads) + ", " +
+                                       std::to_string(a.batch) + ")");
+    return ok();
+  })
+}
+
+} // extern "C"

@@ -1,0 +1,334 @@
+//===- BundleTest.cpp - The .s2m format: round trip and hostile input -----===//
+//
+// Writes bundles, reads them back field by field, and feeds the reader
+// every truncation of a valid file, random byte mutations (with and without
+// the checksum repaired, so the manifest parser itself is exercised) and
+// hand-made oversize counts: every bad input must be rejected with a
+// message and nothing may crash (run under ASan to make that strict).
+//
+//===----------------------------------------------------------------------===//
+
+#include "s2/Bundle.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+
+using namespace s2;
+
+namespace {
+
+Pattern samplePattern() {
+  Pattern p;
+  p.name = "shard";
+  p.heads = 8;
+  p.kvHeads = 2;
+  p.block = 64;
+  p.causal = true;
+  Rule local;
+  local.kind = RuleKind::Local;
+  local.heads.assign(8, 1);
+  local.n = 4;
+  p.rules.push_back(local);
+  Rule stride;
+  stride.kind = RuleKind::Stride;
+  stride.heads.assign(8, 1);
+  stride.step = 8;
+  stride.shift.resize(8);
+  for (int64_t h = 0; h < 8; ++h)
+    stride.shift[size_t(h)] = shardShift(p, h, 8, 0);
+  p.rules.push_back(stride);
+  return p;
+}
+
+Bundle sampleBundle() {
+  Bundle b;
+  setBundlePattern(b, samplePattern());
+  b.blockM = 128;
+  b.blockN = 64;
+  b.maxSeqLen = 0;
+  b.settings = {{"compiler", "s2c 0.1.0"}, {"merge_q", "1"}};
+  BundleKernel k;
+  k.name = "s2_fwd_bf16_d128_sm80";
+  k.target = "sm_80";
+  k.dtype = DType::BF16;
+  k.headDim = 128;
+  k.blockM = 128;
+  k.blockN = 64;
+  k.threads = 256;
+  k.sharedBytes = 65536;
+  k.ptx = ".version 8.0\n.target sm_80\n.address_size 64\n";
+  b.kernels.push_back(k);
+  k.name = "s2_fwd_f16_d64_sm90a";
+  k.target = "sm_90a";
+  k.dtype = DType::F16;
+  k.headDim = 64;
+  k.ptx.clear();
+  k.cubin = std::string("\x7f"
+                        "ELF\0\1\2\3",
+                        8);
+  b.kernels.push_back(k);
+  b.tableData = {0, 3, 5, 1, 2, 7, -1};
+  b.tables = {{"group0.rowptr", 0, 3}, {"group0.cols", 3, 4}};
+  return b;
+}
+
+void fixCrc(std::string &file) {
+  uint32_t crc =
+      crc32(file.data() + kBundleHeaderSize, file.size() - kBundleHeaderSize);
+  for (int i = 0; i < 4; ++i)
+    file[32 + i] = char((crc >> (8 * i)) & 0xff);
+}
+
+bool read(const std::string &file, Bundle &out, std::string &err) {
+  return readBundle(file.data(), file.size(), out, err);
+}
+
+TEST(Bundle, RoundTrip) {
+  Bundle b = sampleBundle();
+  ASSERT_EQ(validateBundle(b), "");
+  std::string file = writeBundle(b);
+  Bundle r;
+  std::string err;
+  ASSERT_TRUE(read(file, r, err)) << err;
+  EXPECT_EQ(r.patternName, "shard");
+  EXPECT_EQ(r.patternText, b.patternText);
+  EXPECT_EQ(r.heads, 8);
+  EXPECT_EQ(r.kvHeads, 2);
+  EXPECT_EQ(r.block, 64);
+  EXPECT_TRUE(r.causal);
+  EXPECT_EQ(r.blockM, 128);
+  EXPECT_EQ(r.blockN, 64);
+  EXPECT_EQ(r.settings, b.settings);
+  ASSERT_EQ(r.kernels.size(), 2u);
+  EXPECT_EQ(r.kernels[0].name, "s2_fwd_bf16_d128_sm80");
+  EXPECT_EQ(r.kernels[0].target, "sm_80");
+  EXPECT_EQ(r.kernels[0].dtype, DType::BF16);
+  EXPECT_EQ(r.kernels[0].headDim, 128);
+  EXPECT_EQ(r.kernels[0].threads, 256);
+  EXPECT_EQ(r.kernels[0].sharedBytes, 65536);
+  EXPECT_EQ(r.kernels[0].abiVersion, kKernelAbiVersion);
+  EXPECT_EQ(r.kernels[0].ptx, b.kernels[0].ptx);
+  EXPECT_TRUE(r.kernels[0].cubin.empty());
+  EXPECT_EQ(r.kernels[1].cubin, b.kernels[1].cubin);
+  EXPECT_EQ(r.kernels[1].dtype, DType::F16);
+  EXPECT_EQ(r.tableData, b.tableData);
+  ASSERT_EQ(r.tables.size(), 2u);
+  EXPECT_EQ(r.tables[1].name, "group0.cols");
+  EXPECT_EQ(r.tables[1].offset, 3u);
+  EXPECT_EQ(r.tables[1].length, 4u);
+  // The carried pattern is the oracle's input.
+  Pattern p;
+  ASSERT_TRUE(deserializePattern(r.patternText, p, err)) << err;
+  EXPECT_EQ(countVisiblePairs(p, 3, 1000, 1000),
+            countVisiblePairs(samplePattern(), 3, 1000, 1000));
+  // Writing is deterministic.
+  EXPECT_EQ(writeBundle(r), file);
+}
+
+TEST(Bundle, HeaderLayout) {
+  std::string file = writeBundle(sampleBundle());
+  ASSERT_GE(file.size(), kBundleHeaderSize);
+  EXPECT_EQ(std::memcmp(file.data(), "S2MBNDL\0", 8), 0);
+  EXPECT_EQ(uint8_t(file[8]), kBundleFormatVersion);
+  EXPECT_EQ(uint8_t(file[12]), kBundleHeaderSize);
+}
+
+TEST(Bundle, EmptyTablesAndNoKernels) {
+  Bundle b = sampleBundle();
+  b.kernels.clear();
+  b.tables.clear();
+  b.tableData.clear();
+  std::string err;
+  Bundle r;
+  ASSERT_TRUE(read(writeBundle(b), r, err)) << err;
+  EXPECT_TRUE(r.kernels.empty());
+  EXPECT_TRUE(r.tableData.empty());
+}
+
+TEST(Bundle, EveryTruncationRejected) {
+  std::string file = writeBundle(sampleBundle());
+  for (size_t n = 0; n < file.size(); ++n) {
+    Bundle r;
+    std::string err;
+    EXPECT_FALSE(readBundle(file.data(), n, r, err)) << "length " << n;
+    EXPECT_FALSE(err.empty()) << "length " << n;
+  }
+  // Truncations with the header and checksum made consistent again reach
+  // the manifest parser.
+  for (size_t n = kBundleHeaderSize; n < file.size(); ++n) {
+    std::string t = file.substr(0, n);
+    uint64_t manifest = 0;
+    for (int i = 7; i >= 0; --i)
+      manifest = (manifest << 8) | uint8_t(t[16 + i]);
+    uint64_t rest = n - kBundleHeaderSize;
+    if (manifest > rest)
+      manifest = rest;
+    uint64_t payload = rest - manifest;
+    for (int i = 0; i < 8; ++i) {
+      t[16 + i] = char((manifest >> (8 * i)) & 0xff);
+      t[24 + i] = char((payload >> (8 * i)) & 0xff);
+    }
+    fixCrc(t);
+    Bundle r;
+    std::string err;
+    EXPECT_FALSE(read(t, r, err)) << "length " << n;
+    EXPECT_FALSE(err.empty());
+  }
+}
+
+TEST(Bundle, TrailingBytesRejected) {
+  std::string file = writeBundle(sampleBundle()) + "x";
+  Bundle r;
+  std::string err;
+  EXPECT_FALSE(read(file, r, err));
+  EXPECT_NE(err.find("trailing"), std::string::npos) << err;
+}
+
+TEST(Bundle, RandomMutations) {
+  std::string file = writeBundle(sampleBundle());
+  std::mt19937_64 rng(12345);
+  int accepted = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string m = file;
+    int flips = 1 + int(rng() % 4);
+    for (int f = 0; f < flips; ++f) {
+      size_t at = rng() % m.size();
+      switch (rng() % 3) {
+      case 0:
+        m[at] = char(rng());
+        break;
+      case 1:
+        m[at] = char(uint8_t(m[at]) ^ (1u << (rng() % 8)));
+        break;
+      default:
+        m[at] = char(0xff);
+        break;
+      }
+    }
+    bool repair = iter % 2 == 0;
+    if (repair)
+      fixCrc(m);
+    Bundle r;
+    std::string err;
+    bool okRead = read(m, r, err);
+    if (okRead) {
+      // Anything accepted must be valid and re-writable.
+      EXPECT_EQ(validateBundle(r), "");
+      ++accepted;
+    } else {
+      EXPECT_FALSE(err.empty());
+    }
+    if (!repair && m != file) {
+      EXPECT_FALSE(okRead) << "checksum did not catch a mutation";
+    }
+  }
+  // Mutations of PTX text or padding may stay valid; most must not.
+  EXPECT_LT(accepted, 20000 / 2);
+}
+
+TEST(Bundle, WrongVersionAndMagic) {
+  std::string file = writeBundle(sampleBundle());
+  std::string v = file;
+  v[8] = 2;
+  Bundle r;
+  std::string err;
+  EXPECT_FALSE(read(v, r, err));
+  EXPECT_NE(err.find("unsupported bundle format version 2"), std::string::npos)
+      << err;
+  std::string m = file;
+  m[0] = 'X';
+  EXPECT_FALSE(read(m, r, err));
+  EXPECT_NE(err.find("bad magic"), std::string::npos) << err;
+  std::string h = file;
+  h[36] = 1;
+  EXPECT_FALSE(read(h, r, err));
+  EXPECT_NE(err.find("flags"), std::string::npos) << err;
+}
+
+TEST(Bundle, OversizeCountsRejectedWithoutAllocating) {
+  // A manifest whose pattern-name length claims 4 GiB.
+  std::string file = writeBundle(sampleBundle());
+  std::string m = file;
+  for (int i = 0; i < 4; ++i)
+    m[kBundleHeaderSize + i] = char(0xff);
+  fixCrc(m);
+  Bundle r;
+  std::string err;
+  EXPECT_FALSE(read(m, r, err));
+  EXPECT_NE(err.find("exceeds the limit"), std::string::npos) << err;
+  // Header sizes beyond the file.
+  std::string h = file;
+  for (int i = 0; i < 8; ++i)
+    h[16 + i] = char(0xff);
+  EXPECT_FALSE(read(h, r, err));
+  EXPECT_NE(err.find("truncated"), std::string::npos) << err;
+  // A file above the size limit is refused before anything is read.
+  EXPECT_FALSE(
+      readBundle(file.data(), size_t(BundleLimits::kMaxFileBytes) + 1, r, err));
+  EXPECT_NE(err.find("exceeds the limit"), std::string::npos) << err;
+  // Null data.
+  EXPECT_FALSE(readBundle(nullptr, 100, r, err));
+}
+
+TEST(Bundle, ValidationMessages) {
+  Bundle b = sampleBundle();
+  b.kernels[0].abiVersion = 2;
+  EXPECT_NE(validateBundle(b).find("unsupported kernel ABI version 2"),
+            std::string::npos);
+  b = sampleBundle();
+  b.kernels[0].target = "sm80";
+  EXPECT_NE(validateBundle(b).find("invalid target 'sm80'"), std::string::npos);
+  b = sampleBundle();
+  b.kernels[0].ptx.clear();
+  EXPECT_NE(validateBundle(b).find("neither PTX nor cubin"), std::string::npos);
+  b = sampleBundle();
+  b.kernels[0].threads = 100;
+  EXPECT_NE(validateBundle(b).find("threads per CTA"), std::string::npos);
+  b = sampleBundle();
+  b.heads = 4;
+  EXPECT_NE(validateBundle(b).find("disagree with the pattern"),
+            std::string::npos);
+  b = sampleBundle();
+  b.tables[1].length = 100;
+  EXPECT_NE(validateBundle(b).find("exceeds the 7 elements"),
+            std::string::npos);
+  b = sampleBundle();
+  b.patternText = "garbage";
+  EXPECT_NE(validateBundle(b).find("invalid pattern description"),
+            std::string::npos);
+  // The reader applies the same validation.
+  b = sampleBundle();
+  b.kernels[1].abiVersion = 7;
+  Bundle r;
+  std::string err;
+  EXPECT_FALSE(read(writeBundle(b), r, err));
+  EXPECT_NE(err.find("ABI version 7"), std::string::npos) << err;
+}
+
+TEST(Bundle, ParseTarget) {
+  int arch = 0;
+  bool specific = false;
+  EXPECT_TRUE(parseTarget("sm_80", arch, specific));
+  EXPECT_EQ(arch, 80);
+  EXPECT_FALSE(specific);
+  EXPECT_TRUE(parseTarget("sm_90a", arch, specific));
+  EXPECT_EQ(arch, 90);
+  EXPECT_TRUE(specific);
+  EXPECT_TRUE(parseTarget("sm_120", arch, specific));
+  EXPECT_EQ(arch, 120);
+  EXPECT_FALSE(parseTarget("sm_", arch, specific));
+  EXPECT_FALSE(parseTarget("sm_9", arch, specific));
+  EXPECT_FALSE(parseTarget("sm_90b", arch, specific));
+  EXPECT_FALSE(parseTarget("compute_90", arch, specific));
+  EXPECT_FALSE(parseTarget("sm_90aa", arch, specific));
+}
+
+TEST(Bundle, Crc32KnownValue) {
+  // The standard check value of CRC-32/ISO-HDLC.
+  EXPECT_EQ(crc32("123456789", 9), 0xCBF43926u);
+}
+
+} // namespace
