@@ -278,10 +278,11 @@ struct Acc {
 struct SpanRT {
   const s2::Span *span = nullptr;
   Value start, count;
-  /// Range/Progression: tile = base + local * stride. Table: tile =
-  /// tables[base + local].
-  Value base;
-  int64_t stride = 1;
+  /// Range/Progression with run 1: tile = base + local * stride.
+  /// Progression with run > 1: m = local + skip, tile = base +
+  /// (m / run) * stride + m mod run. Table: tile = tables[base + local].
+  Value base, skip;
+  int64_t stride = 1, run = 1;
 };
 
 class Emitter {
@@ -334,7 +335,14 @@ private:
   Value fadd(Value a, Value b) { return arith::AddFOp::create(ib, a, b); }
   Value fsub(Value a, Value b) { return arith::SubFOp::create(ib, a, b); }
   Value fmul(Value a, Value b) { return arith::MulFOp::create(ib, a, b); }
-  Value fmax(Value a, Value b) { return arith::MaxNumFOp::create(ib, a, b); }
+  /// maxnum through the LLVM intrinsic: arith.maxnumf would become a
+  /// libdevice call (__nv_fmaxf) in convert-gpu-to-nvvm.
+  Value fmax(Value a, Value b) {
+    return LLVM::CallIntrinsicOp::create(ib, ib.getF32Type(),
+                                         ib.getStringAttr("llvm.maxnum.f32"),
+                                         ValueRange{a, b})
+        .getResult(0);
+  }
   Value exp2(Value x) {
     return LLVM::CallIntrinsicOp::create(ib, ib.getF32Type(),
                                          ib.getStringAttr(
@@ -514,9 +522,11 @@ Value Emitter::headConst(ArrayRef<int64_t> heads,
 Value Emitter::headIn(ArrayRef<int64_t> heads) {
   Value any;
   for (auto [a, b] : headRuns(heads)) {
-    Value in = a == b ? cmp(arith::CmpIPredicate::eq, h, c(a))
-                      : andI(cmp(arith::CmpIPredicate::sge, h, c(a)),
-                             cmp(arith::CmpIPredicate::sle, h, c(b)));
+    // h = head_offset + blockIdx.y >= 0: a run from head 0 needs one test.
+    Value in = a == b   ? cmp(arith::CmpIPredicate::eq, h, c(a))
+               : a == 0 ? cmp(arith::CmpIPredicate::sle, h, c(b))
+                        : andI(cmp(arith::CmpIPredicate::sge, h, c(a)),
+                               cmp(arith::CmpIPredicate::sle, h, c(b)));
     any = any ? orI(any, in) : in;
   }
   return any ? any : ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 0);
@@ -743,6 +753,12 @@ Value Emitter::tileOf(ArrayRef<SpanRT> spans, Value n) {
       local = minS(maxS(local, c(0)), last);
       return toIndex(
           memref::LoadOp::create(ib, tablesG, ValueRange{add(s.base, local)}));
+    }
+    if (s.run > 1) {
+      Value m = add(local, s.skip);
+      return add(add(s.base, mul(ib.createOrFold<arith::DivSIOp>(m, c(s.run)),
+                                 c(s.stride))),
+                 remS(m, c(s.run)));
     }
     return add(s.base, mul(local, c(s.stride)));
   };
@@ -980,7 +996,9 @@ Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
   SmallVector<SpanRT> spans;
   Value start = c(0);
   auto bound = [&](const s2::AffineBound &bd) {
-    return floorDiv(add(mul(t, c(bd.a)), c(bd.b)), c(bd.c));
+    return add(mul(floorDiv(add(mul(t, c(bd.a)), c(bd.b)), c(bd.c)),
+                   c(bd.mul)),
+               c(bd.add));
   };
   for (const s2::Span &sp : ph.spans) {
     SpanRT rt;
@@ -1018,11 +1036,29 @@ Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
               return x < int64_t(sp.residue.size()) ? sp.residue[x] : 0;
             },
             step);
-        Value first =
-            add(lo, remS(add(sub(r, remS(lo, c(step))), c(step)), c(step)));
-        rt.base = first;
         rt.stride = step;
-        rt.count = maxS(ceilDiv(sub(hi, first), c(step)), c(0));
+        if (sp.run <= 1) {
+          Value first =
+              add(lo, remS(add(sub(r, remS(lo, c(step))), c(step)), c(step)));
+          rt.base = first;
+          rt.count = maxS(ceilDiv(sub(hi, first), c(step)), c(0));
+        } else {
+          // Runs of `run` tiles starting at residue r every `step` tiles:
+          // base is the start of the period holding lo; f(x) counts the
+          // span's tiles in [base, x).
+          int64_t run = sp.run;
+          Value base = sub(lo, remS(add(sub(lo, r), c(step)), c(step)));
+          auto f = [&](Value x) {
+            Value d = sub(x, base);
+            return add(mul(ib.createOrFold<arith::DivSIOp>(d, c(step)), c(run)),
+                       minS(remS(d, c(step)), c(run)));
+          };
+          Value skip = f(lo);
+          rt.base = base;
+          rt.run = run;
+          rt.skip = skip;
+          rt.count = maxS(sub(f(maxS(hi, lo)), skip), c(0));
+        }
       }
     }
     start = add(start, rt.count);
@@ -1257,9 +1293,11 @@ static LogicalResult checkSupported(Location loc, const s2::Pattern &p,
              s.tables[size_t(sp.table)].rowPtr.empty()))
           return emitError(loc) << "schedule span names table " << sp.table
                                 << " which does not exist";
-        if (sp.kind == s2::SpanKind::Progression && sp.step < 1)
+        if (sp.kind == s2::SpanKind::Progression &&
+            (sp.step < 1 || sp.run < 1 || sp.run > sp.step))
           return emitError(loc) << "schedule progression has step "
-                                << sp.step << "; expected a positive step";
+                                << sp.step << " and run " << sp.run
+                                << "; expected 1 <= run <= step";
         for (const s2::AffineBound &b : llvm::concat<const s2::AffineBound>(
                  sp.lo, sp.hi))
           if (b.c < 1)

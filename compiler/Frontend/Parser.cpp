@@ -27,6 +27,9 @@ namespace {
 
 /// Nesting limit for scopes and expressions together.
 constexpr unsigned kMaxNestingDepth = 128;
+/// Most operators and operands in one expression (long chains such as
+/// `h + h + ...` nest as deeply as parentheses do).
+constexpr unsigned kMaxExprNodes = 1024;
 
 class Parser {
 public:
@@ -128,8 +131,23 @@ private:
   ParseResult parseUnary(std::unique_ptr<ast::Expr> &out);
   ParseResult parsePrimary(std::unique_ptr<ast::Expr> &out);
 
+  /// Counts a new expression node; fails past kMaxExprNodes.
+  ParseResult countExprNode() {
+    if (++exprNodes <= kMaxExprNodes)
+      return success();
+    return emitError("expression is too long; at most " +
+                     llvm::Twine(kMaxExprNodes) +
+                     " operators and operands are allowed");
+  }
+  /// Parses a whole shift or offset expression.
+  ParseResult parseTopExpr(std::unique_ptr<ast::Expr> &out) {
+    exprNodes = 0;
+    return parseExpr(out);
+  }
+
   Lexer &lexer;
   unsigned depth = 0;
+  unsigned exprNodes = 0;
 };
 
 } // namespace
@@ -439,11 +457,11 @@ ParseResult Parser::parseRule(ast::Body &body) {
       return failure();
     if (consumeIf(Token::kw_shard)) {
       rule->shift = ast::Rule::Shift::Shard;
-      if (consumeIf(Token::kw_offset) && parseExpr(rule->expr))
+      if (consumeIf(Token::kw_offset) && parseTopExpr(rule->expr))
         return failure();
     } else if (consumeIf(Token::kw_shift)) {
       rule->shift = ast::Rule::Shift::Expr;
-      if (parseExpr(rule->expr))
+      if (parseTopExpr(rule->expr))
         return failure();
     }
     break;
@@ -492,6 +510,8 @@ ParseResult Parser::parseExpr(std::unique_ptr<ast::Expr> &out) {
     bin->op =
         getToken().is(Token::plus) ? ast::Expr::Op::Add : ast::Expr::Op::Sub;
     bin->loc = getToken().getLoc();
+    if (countExprNode())
+      return failure();
     consumeToken();
     bin->lhs = std::move(out);
     if (parseTerm(bin->rhs))
@@ -513,6 +533,8 @@ ParseResult Parser::parseTerm(std::unique_ptr<ast::Expr> &out) {
               : getToken().is(Token::slash) ? ast::Expr::Op::Div
                                             : ast::Expr::Op::Mod;
     bin->loc = getToken().getLoc();
+    if (countExprNode())
+      return failure();
     consumeToken();
     bin->lhs = std::move(out);
     if (parseUnary(bin->rhs))
@@ -542,6 +564,8 @@ ParseResult Parser::parseUnary(std::unique_ptr<ast::Expr> &out) {
 /// primary ::= INT | 'h' | 'kv' | 'heads' | 'kv_heads'
 ///           | ('min' | 'max') '(' expr ',' expr ')' | '(' expr ')'
 ParseResult Parser::parsePrimary(std::unique_ptr<ast::Expr> &out) {
+  if (countExprNode())
+    return failure();
   auto e = std::make_unique<ast::Expr>();
   e->loc = getToken().getLoc();
   switch (getToken().getKind()) {

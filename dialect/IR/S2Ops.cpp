@@ -39,8 +39,10 @@ ParseResult s2c::parseIndexSet(OpAsmParser &parser, DenseI64ArrayAttr &set) {
     if (hi < lo)
       return parser.emitError(loc, "expected an ascending range, got '")
              << lo << " to " << hi << "'";
-    if (hi - lo >= kMaxParsedIndices ||
-        int64_t(values.size()) + (hi - lo) >= kMaxParsedIndices)
+    // hi >= lo, so the unsigned difference is exact.
+    uint64_t span = uint64_t(hi) - uint64_t(lo);
+    if (span >= uint64_t(kMaxParsedIndices) ||
+        int64_t(values.size() + span) >= kMaxParsedIndices)
       return parser.emitError(loc, "index set too large (at most ")
              << kMaxParsedIndices << " indices)";
     for (int64_t v = lo; v <= hi; ++v)
@@ -233,15 +235,13 @@ fitClosedForm(ArrayRef<int64_t> heads, ArrayRef<int64_t> shift, int64_t d) {
 void s2c::printShiftTable(OpAsmPrinter &printer, Operation *op,
                           DenseI64ArrayAttr shift, DenseI64ArrayAttr heads) {
   ArrayRef<int64_t> h = heads.asArrayRef(), s = shift.asArrayRef();
+  // Try the head index first, then the KV head index h / G.
   std::optional<ClosedForm> form;
   if (h.size() >= 2 && h.size() == s.size()) {
     form = fitClosedForm(h, s, 1);
     auto pattern = op ? op->getParentOfType<PatternOp>() : PatternOp();
-    if ((!form || form->a == 0) && pattern && pattern.getGroupSize() > 1) {
-      // Prefer the KV-head form (h / G) when the head form does not fit.
-      if (!form)
-        form = fitClosedForm(h, s, pattern.getGroupSize());
-    }
+    if (!form && pattern && pattern.getGroupSize() > 1)
+      form = fitClosedForm(h, s, pattern.getGroupSize());
   }
   if (!form) {
     printer << '[';

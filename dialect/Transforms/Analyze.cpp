@@ -29,7 +29,7 @@ static std::string headsPhrase(const std::vector<int64_t> &heads) {
   return (heads.size() == 1 ? "head " : "heads ") + formatIndexSet(heads);
 }
 
-/// Groups heads by an equal printed value: "0.1071 (heads 0 to 27), ...".
+/// Groups heads by an equal printed value: "0.1071 for heads 0 to 27; ...".
 static std::string groupedPerHead(const std::vector<std::string> &valueOfHead) {
   std::vector<std::pair<std::string, std::vector<int64_t>>> groups;
   std::map<std::string, size_t> index;
@@ -42,8 +42,8 @@ static std::string groupedPerHead(const std::vector<std::string> &valueOfHead) {
   std::string out;
   for (auto &[value, heads] : groups) {
     if (!out.empty())
-      out += ", ";
-    out += value + " (" + headsPhrase(heads) + ")";
+      out += "; ";
+    out += value + " for " + headsPhrase(heads);
   }
   return out;
 }
@@ -148,7 +148,8 @@ struct S2AnalyzePass : public s2c::impl::S2AnalyzeBase<S2AnalyzePass> {
         std::vector<std::string> kept;
         for (size_t h = 0; h < kv.fraction.size(); ++h)
           kept.push_back(fixed4(kv.fraction[h]) + " (" +
-                         std::to_string(kv.keptBlocks[h]) + " blocks)");
+                         std::to_string(kv.keptBlocks[h]) + " of " +
+                         std::to_string(nb) + " blocks)");
         diag << "; KV-cache fraction a decoder keeps after " << at << ": "
              << groupedPerHead(kept);
       }

@@ -52,7 +52,18 @@ def _lse_shape(q, packed):
     return (q.shape[0], q.shape[2], q.shape[1])
 
 
-@torch.library.custom_op("s2c::forward", mutates_args=())
+# torch.library.custom_op arrived in PyTorch 2.4; older versions get a plain
+# function (eager only, torch.compile graph-breaks on it).
+_HAS_CUSTOM_OP = hasattr(torch.library, "custom_op")
+
+
+def _custom_op(fn):
+    if _HAS_CUSTOM_OP:
+        return torch.library.custom_op("s2c::forward", mutates_args=())(fn)
+    return fn
+
+
+@_custom_op
 def forward_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                bundle_id: int, head_offset: int, softmax_scale: float,
                cu_seqlens_q: Optional[torch.Tensor],
@@ -110,7 +121,6 @@ def forward_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     return out, lse
 
 
-@forward_op.register_fake
 def _forward_fake(q, k, v, bundle_id, head_offset, softmax_scale,
                   cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
                   return_lse):
@@ -134,8 +144,10 @@ def _setup_context(ctx, inputs, output):
     pass
 
 
-torch.library.register_autograd("s2c::forward", _no_backward,
-                                setup_context=_setup_context)
+if _HAS_CUSTOM_OP:
+    forward_op.register_fake(_forward_fake)
+    torch.library.register_autograd("s2c::forward", _no_backward,
+                                    setup_context=_setup_context)
 
 
 def _fail(msg):
@@ -228,7 +240,8 @@ def attention(bundle, q, k, v, *, head_offset=0, softmax_scale=None,
             "q, k and v")
     scale = float(softmax_scale) if softmax_scale else \
         1.0 / math.sqrt(q.shape[-1])
-    out, lse = torch.ops.s2c.forward(
+    op = torch.ops.s2c.forward if _HAS_CUSTOM_OP else forward_op
+    out, lse = op(
         q, k, v, _bundle_id(bundle), int(head_offset), scale, cu_seqlens_q,
         cu_seqlens_k, int(max_seqlen_q), int(max_seqlen_k), bool(return_lse))
     return (out, lse) if return_lse else out

@@ -70,11 +70,18 @@ AffineBound normalize(AffineBound e) {
     r.add = e.b / e.c * e.mul + e.add;
     return r;
   }
-  int64_t g = std::gcd(std::gcd(e.a, std::llabs(e.b)), e.c);
-  if (g > 1) {
+  // floor((g*a'*t + b) / (g*c')) == floor((a'*t + floor(b/g)) / c').
+  if (e.a > 0) {
+    int64_t g = std::gcd(e.a, e.c);
     e.a /= g;
-    e.b /= g;
     e.c /= g;
+    e.b = floorDiv(e.b, g);
+    if (e.c == 1) {
+      AffineBound r;
+      r.a = e.a * e.mul;
+      r.add = e.b * e.mul + e.add;
+      return r;
+    }
   }
   // Move whole multiples of c out of b.
   int64_t q = floorDiv(e.b, e.c);
@@ -1109,6 +1116,9 @@ double mergeWaste(const Pattern &p, const TileConfig &tiles, int64_t seqLen) {
   std::string err;
   if (seqLen <= 0 || !buildSchedule(p, tiles, s, err))
     return 1.0;
+  // Tables end at maxSeqLen: measure no further.
+  if (s.maxSeqLen > 0)
+    seqLen = std::min(seqLen, s.maxSeqLen);
   Work w = measure(p, s, seqLen);
   double work = w.tiles * double(tiles.blockM * tiles.blockN);
   return work > 0 ? 1.0 - w.visiblePairs / work : 0.0;

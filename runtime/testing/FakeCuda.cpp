@@ -160,8 +160,7 @@ CUresult cuDeviceGet(CUdevice *device, int ordinal) {
   return CUDA_SUCCESS;
 }
 
-CUresult cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib,
-                              CUdevice) {
+CUresult cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib, CUdevice) {
   FAKE_FAIL("cuDeviceGetAttribute");
   switch (attrib) {
   case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR:
@@ -248,7 +247,10 @@ CUresult cuModuleLoadDataEx(CUmodule *module, const void *image,
     return CUDA_ERROR_INVALID_CONTEXT;
   ++stats.moduleLoads;
   const char *bytes = static_cast<const char *>(image);
-  if (std::memcmp(bytes, "\x7f" "ELF", 4) == 0)
+  if (std::memcmp(bytes,
+                  "\x7f"
+                  "ELF",
+                  4) == 0)
     ++stats.moduleLoadsCubin;
   else
     ++stats.moduleLoadsPtx;

@@ -49,6 +49,13 @@ sys.path.insert(0, HERE)
 
 os.environ.setdefault("S2C_POISON", "1")
 
+# torch must be imported before our ctypes libraries are loaded: loading them
+# first made torch's own import crash on the H200 (2026-11-26).
+try:
+    import torch  # noqa: F401
+except ImportError:  # the dry tier runs without torch
+    torch = None
+
 import reference  # noqa: E402
 import s2c  # noqa: E402
 
@@ -315,7 +322,6 @@ class GpuContext:
     def compare(self, e, q, k, v, o, lse, sq, sk, h0, kvidx, scale):
         """Per-head stats of one sequence: q, o (sq, H, D), k, v (sk, Hkv, D),
         lse (H, sq)."""
-        import numpy as np
         torch = self.torch
         h = len(kvidx)
         idx = torch.tensor(kvidx, device=self.device)
@@ -331,11 +337,11 @@ class GpuContext:
         empty_n = torch.zeros(h, dtype=torch.int64, device=self.device)
         empty_bad = torch.zeros_like(empty_n)
         rows = max(1, min(sq, (1 << 26) // max(1, h * sk)))
+        heads = [h0 + i for i in range(h)]
         for r0 in range(0, sq, rows):
             r1 = min(sq, r0 + rows)
-            mask = np.stack([e.oracle.token_mask_rows(h0 + i, sq, sk, r0, r1)
-                             for i in range(h)])
-            m = self.backend.asarray(mask)
+            m = e.oracle.token_mask_rows_torch(torch, heads, sq, sk, r0,
+                                               r1).to(self.device)
             ro, rl = self.backend.reference_block(qd[:, r0:r1], kd, vd, m,
                                                   scale)
             ko, kl = od[:, r0:r1], ld[:, r0:r1]
@@ -361,7 +367,6 @@ class GpuContext:
         return out
 
     def run_probe(self, e, c, dt, kvidx, hkv, gen, t0):
-        import numpy as np
         torch = self.torch
         s, d, h = c["sq"], c["head_dim"], c["heads"]
         q = torch.zeros((1, s, h, d), dtype=dt, device=self.device)
@@ -373,21 +378,21 @@ class GpuContext:
             out, lse = s2c.attention(e.bundle, q, k, v, return_lse=True)
         torch.cuda.synchronize()
         nan = int(torch.isnan(out).sum()) + int(torch.isnan(lse).sum())
-        got_all = lse[0].double().cpu().numpy()
+        got_all = lse[0].double().cpu()
         worst, bad_rows, failing = 0.0, 0, []
         for i in range(h):
-            counts = e.oracle.row_counts(i, s, s)
+            counts = e.oracle.row_counts_torch(torch, i, s, s)
             got = got_all[i]
             empty = counts == 0
-            with np.errstate(divide="ignore"):
-                want = np.log(counts.astype(np.float64))
-            err = np.where(empty, 0.0, np.abs(got - want))
-            err = np.nan_to_num(err, nan=np.inf)
-            empty_bad = int(np.sum(empty & (got != -np.inf)))
-            nbad = int(np.sum(err > TOL_PROBE)) + empty_bad
+            want = torch.log(counts.double())  # -inf for empty rows
+            err = torch.where(empty, torch.zeros_like(got),
+                              (got - want).abs())
+            err = torch.nan_to_num(err, nan=math.inf)
+            empty_bad = int((empty & (got != -math.inf)).sum())
+            nbad = int((err > TOL_PROBE).sum()) + empty_bad
             worst = max(worst, float(err.max()))
             if nbad:
-                r = int(np.argmax(err))
+                r = int(err.argmax())
                 failing.append({"h": i, "bad_rows": nbad, "row": r,
                                 "lse": float(got[r]), "keys": int(counts[r]),
                                 "want": float(want[r])})
@@ -398,6 +403,24 @@ class GpuContext:
                 "kernel": self.kernel_used(e, c),
                 "seconds": round(time.time() - t0, 3)}
 
+    def self_check(self, entries):
+        """The torch mask and row-count paths against each other and
+        count_pairs, on small sizes (they are what the checks trust)."""
+        torch = self.torch
+        fails = []
+        for e in entries:
+            for sq, sk in ((300, 300), (77, 1000), (1, 129)):
+                for hh in range(min(e.heads, 4)):
+                    m = e.oracle.token_mask_rows_torch(torch, [hh], sq, sk, 0,
+                                                       sq)[0]
+                    want = m.sum(1)
+                    got = e.oracle.row_counts_torch(torch, hh, sq, sk)
+                    if not torch.equal(want, got) or \
+                            int(want.sum()) != e.oracle.count_pairs(hh, sq,
+                                                                    sk):
+                        fails.append(f"{e.label}: h {hh} {sq}x{sk}")
+        return fails
+
     def kernel_used(self, e, c):
         major, minor = self.torch.cuda.get_device_capability(self.device)
         try:
@@ -407,6 +430,24 @@ class GpuContext:
             return f"{k.name} ({k.target} {'cubin' if cubin else 'PTX'})"
         except s2c.S2RTError as err:
             return f"none: {err}"
+
+
+def run_in_subprocess(e, c, timeout=300):
+    """Runs one case in a fresh process (after this one's CUDA context died)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--single",
+           json.dumps(c), "--bundles", e.path]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"id": c["id"], "status": "error",
+                "error": f"timeout after {timeout}s in a subprocess"}
+    for line in reversed(r.stdout.splitlines()):
+        if line.startswith("S2C-RESULT "):
+            return json.loads(line[len("S2C-RESULT "):])
+    return {"id": c["id"], "status": "error",
+            "error": f"subprocess exited {r.returncode} without a result: "
+                     + (r.stdout + r.stderr)[-1500:]}
 
 
 # ---- compute-sanitizer ------------------------------------------------------------
@@ -569,11 +610,16 @@ def main():
         print(msg, flush=True)
         lines.append(msg)
 
-    if args.single:  # one case, for compute-sanitizer
+    if args.single:  # one case in its own process
         c = json.loads(args.single)
-        e = BundleEntry(args.bundles[0], c["bundle"])
-        res = GpuContext().run(e, c)
-        print(json.dumps(res))
+        try:
+            e = BundleEntry(args.bundles[0], c["bundle"])
+            res = GpuContext().run(e, c)
+        except Exception as err:
+            res = {"id": c["id"], "status": "error",
+                   "error": f"{type(err).__name__}: {err}",
+                   "trace": traceback.format_exc()[-2000:]}
+        print("S2C-RESULT " + json.dumps(res, default=str), flush=True)
         return 0 if res["status"] == "pass" else 1
 
     files = find_bundles(args.bundles)
@@ -640,22 +686,36 @@ def main():
         ctx = GpuContext()
         log(f"device: {device_label()}, torch {ctx.torch.__version__}, "
             f"CUDA {ctx.torch.version.cuda}")
+        sc = ctx.self_check(all_entries)
+        log("self-check of masks and row counts: "
+            + ("ok" if not sc else "FAIL " + "; ".join(sc)))
+        if sc:
+            load_errors.append({"path": "self-check", "error": "; ".join(sc)})
+        dead = False
         hdr = f"{'status':<6} {'case':<103} {'rel':>8} {'lse':>8}  time"
         log(hdr)
         for c in cases:
             if time.time() - start > budget:
                 results.append({"id": c["id"], "status": "not run"})
                 continue
-            try:
-                res = ctx.run(by_label[c["bundle"]], c)
-            except Exception as err:
-                res = {"id": c["id"], "status": "error",
-                       "error": f"{type(err).__name__}: {err}",
-                       "trace": traceback.format_exc()[-2000:]}
+            if dead:
+                res = run_in_subprocess(by_label[c["bundle"]], c)
+            else:
                 try:
-                    ctx.torch.cuda.synchronize()
-                except Exception as sync_err:
-                    res["error"] += f" (then: {sync_err})"
+                    res = ctx.run(by_label[c["bundle"]], c)
+                except Exception as err:
+                    res = {"id": c["id"], "status": "error",
+                           "error": f"{type(err).__name__}: {err}",
+                           "trace": traceback.format_exc()[-2000:]}
+                    try:
+                        ctx.torch.cuda.synchronize()
+                    except Exception as sync_err:
+                        # A sticky error (e.g. an illegal address) poisons
+                        # this process's context: go on in fresh processes.
+                        res["error"] += f" (then: {sync_err})"
+                        dead = True
+                        log("CUDA context lost; the remaining cases run in "
+                            "subprocesses")
             res["case"] = c
             results.append(res)
             if res["status"] == "pass" or res["status"] == "fail":

@@ -93,18 +93,32 @@ class Oracle:
         if getattr(self, "_h", None) and self._h.value:
             self._lib.s2_oracle_destroy(self._h)
 
+    def fill_token_mask_rows(self, h, sq, sk, r0, r1, ptr):
+        """Writes rows [r0, r1) of head h's mask (uint8, (r1 - r0) x sk) to
+        the host address `ptr`."""
+        self._lib.s2_oracle_token_mask_rows(self._h, h, sq, sk, r0, r1, ptr)
+
+    def fill_block_mask(self, h, nq, nk, ptr):
+        self._lib.s2_oracle_block_mask(self._h, h, nq, nk, ptr)
+
     def token_mask_rows(self, h, sq, sk, r0, r1):
         """numpy bool array (r1 - r0, sk): rows [r0, r1) of head h's mask."""
         import numpy as np
         out = np.empty((r1 - r0, sk), dtype=np.uint8)
-        self._lib.s2_oracle_token_mask_rows(self._h, h, sq, sk, r0, r1,
-                                            out.ctypes.data)
+        self.fill_token_mask_rows(h, sq, sk, r0, r1, out.ctypes.data)
         return out.view(np.bool_)
+
+    def token_mask_rows_torch(self, torch, heads, sq, sk, r0, r1):
+        """torch bool tensor (len(heads), r1 - r0, sk) on the CPU."""
+        out = torch.empty((len(heads), r1 - r0, sk), dtype=torch.uint8)
+        for i, h in enumerate(heads):
+            self.fill_token_mask_rows(h, sq, sk, r0, r1, out[i].data_ptr())
+        return out.bool()
 
     def block_mask(self, h, nq, nk):
         import numpy as np
         out = np.empty((nq, nk), dtype=np.uint8)
-        self._lib.s2_oracle_block_mask(self._h, h, nq, nk, out.ctypes.data)
+        self.fill_block_mask(h, nq, nk, out.ctypes.data)
         return out.view(np.bool_)
 
     def count_pairs(self, h, sq, sk):
@@ -128,6 +142,25 @@ class Oracle:
             return (bm @ sizes)[qb]
         strict = np.tril(bm, k=-1) @ sizes
         diag = np.diagonal(bm)[qb] * (pos - qb * b + 1)
+        return strict[qb] + diag
+
+    def row_counts_torch(self, torch, h, sq, sk):
+        """row_counts with torch on the CPU (float64 sums, exact far beyond
+        any sequence length), for machines without numpy."""
+        b = self.block
+        off = sk - sq
+        n = (sk + b - 1) // b
+        bm = torch.empty((n, n), dtype=torch.uint8)
+        self.fill_block_mask(h, n, n, bm.data_ptr())
+        bm = bm.double()
+        sizes = torch.clamp(sk - torch.arange(n, dtype=torch.float64) * b,
+                            max=b)
+        pos = torch.arange(sq, dtype=torch.int64) + off
+        qb = pos // b
+        if not self.causal:
+            return (bm @ sizes).round().long()[qb]
+        strict = (torch.tril(bm, diagonal=-1) @ sizes).round().long()
+        diag = torch.diagonal(bm).long()[qb] * (pos - qb * b + 1)
         return strict[qb] + diag
 
 

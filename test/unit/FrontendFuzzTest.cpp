@@ -329,6 +329,14 @@ TEST(FrontendFuzz, DeepNestingAndHugeFilesAreErrors) {
   EXPECT_TRUE(failed(r));
   checkOutcome(fe, r, "deep unary minus");
 
+  std::string chain = "pattern p { heads 4; stride 8 shift h";
+  for (int k = 0; k < 200000; ++k)
+    chain += " + h";
+  chain += "; }";
+  r = fe.parse(chain);
+  EXPECT_TRUE(failed(r));
+  checkOutcome(fe, r, "long operator chain");
+
   // Too many rules: an error, not gigabytes of head sets and shift tables.
   std::string many = "pattern p { heads 1024; ";
   for (int k = 0; k < 100000; ++k)

@@ -481,7 +481,6 @@ TEST(Runtime, CppWrapper) {
   EXPECT_FALSE(bad.valid());
 }
 
-
 //===----------------------------------------------------------------------===//
 // The launch path against the fake driver (runtime/testing/FakeCuda.cpp).
 // These tests come last: once a driver loads, the runtime keeps it.

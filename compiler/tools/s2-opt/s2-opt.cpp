@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Passes.h"
 #include "compiler/Inspect/Inspect.h"
 #include "dialect/IR/S2Dialect.h"
 #include "dialect/Transforms/Passes.h"
@@ -19,6 +20,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   s2c::registerS2Passes();
+  s2c::registerS2CodegenPasses();
   s2c::registerInspectTestPass();
 
   mlir::DialectRegistry registry;

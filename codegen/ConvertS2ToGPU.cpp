@@ -1,0 +1,95 @@
+//===- ConvertS2ToGPU.cpp - Tiled s2 IR to a GPU kernel --------------------===//
+//
+// convert-s2-to-gpu: a thin pass over s2c::buildForwardKernel. It reads each
+// s2.schedule and its s2.pattern back into the MLIR-free structs and lets
+// the kernel builder append the kernel; options pick the target, dtype and
+// head dim (tile sizes are the schedule's).
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Passes.h"
+
+#include "codegen/KernelBuilder.h"
+#include "dialect/IR/PatternConversion.h"
+#include "dialect/IR/S2TiledOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace s2c {
+#define GEN_PASS_DEF_CONVERTS2TOGPU
+#include "codegen/Passes.h.inc"
+} // namespace s2c
+
+using namespace mlir;
+
+namespace {
+
+struct ConvertS2ToGPU
+    : public s2c::impl::ConvertS2ToGPUBase<ConvertS2ToGPU> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    s2c::KernelConfig base;
+    if (target == "sm_80") {
+      base.target = s2c::KernelConfig::Target::Sm80;
+    } else if (target == "sm_90a") {
+      base.target = s2c::KernelConfig::Target::Sm90a;
+    } else {
+      module.emitError() << "unknown target '" << target
+                         << "'; expected sm_80 or sm_90a";
+      return signalPassFailure();
+    }
+    s2::DType optDtype = s2::DType::Any;
+    if (dtype == "bf16") {
+      optDtype = s2::DType::BF16;
+    } else if (dtype == "f16") {
+      optDtype = s2::DType::F16;
+    } else if (!dtype.empty()) {
+      module.emitError() << "unsupported element type '" << dtype
+                         << "'; the kernel builder supports bf16 and f16";
+      return signalPassFailure();
+    }
+
+    SmallVector<s2c::ScheduleOp> schedules(module.getOps<s2c::ScheduleOp>());
+    if (schedules.empty()) {
+      module.emitError() << "no 's2.schedule' in the module; run s2-tile "
+                            "before convert-s2-to-gpu";
+      return signalPassFailure();
+    }
+    for (s2c::ScheduleOp sched : schedules) {
+      auto patOp = SymbolTable::lookupNearestSymbolFrom<s2c::PatternOp>(
+          sched, sched.getPatternAttr());
+      if (!patOp) {
+        sched.emitError() << "schedule names pattern '"
+                          << sched.getPattern() << "' which does not exist";
+        return signalPassFailure();
+      }
+      s2::Pattern pattern = s2c::patternFromOp(patOp);
+      s2::Schedule schedule = s2c::scheduleFromOp(sched);
+      s2c::KernelConfig cfg = base;
+      cfg.dtype = optDtype != s2::DType::Any ? optDtype
+                  : pattern.dtype != s2::DType::Any ? pattern.dtype
+                                                    : s2::DType::BF16;
+      cfg.headDim = headDim > 0           ? int64_t(headDim)
+                    : pattern.headDim > 0 ? pattern.headDim
+                                          : 128;
+      cfg.blockM = schedule.tiles.blockM;
+      cfg.blockN = schedule.tiles.blockN;
+      cfg.numWarps = cfg.blockM / 16;
+      cfg.stages = 2;
+      if (failed(s2c::buildForwardKernel(module, pattern, schedule, cfg)))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace

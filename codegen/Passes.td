@@ -1,0 +1,64 @@
+//===- Passes.td - Passes of the code generator ------------*- tablegen -*-===//
+//
+// convert-s2-to-gpu: the tiled s2 IR (s2.pattern + s2.schedule) to a
+// gpu.module with one forward kernel. `registerS2CodegenPasses()` registers
+// it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S2C_CODEGEN_PASSES_TD
+#define S2C_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertS2ToGPU : Pass<"convert-s2-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "emit the forward attention kernel of each scheduled pattern";
+  let description = [{
+    For every `s2.schedule` (written by s2-tile, optionally refined by
+    s2-merge-q), reads the schedule (s2c::scheduleFromOp) and its pattern
+    (s2c::patternFromOp) and appends to `gpu.module @s2_kernels` one
+    `gpu.func` implementing docs/bundle.md's kernel ABI with the
+    FlashAttention-2 algorithm on mma.sync tensor cores (see
+    docs/kernels.md). Tile sizes come from the schedule (BLOCK_M / 16
+    warps); nothing about tiling is chosen here. The s2 ops stay: the bundle
+    writer needs the pattern. Unsupported settings (head dim other than 64
+    or 128, dtype other than bf16 or f16) are errors.
+
+    ```mlir
+    s2.pattern @c heads 1 kv_heads 1 block 64 causal {
+      s2.dense heads [0]
+    }
+    s2.schedule for @c heads 1 tiles 64 x 64 causal {
+      s2.group heads [0] {
+        s2.phase tiles [0, end) {
+          s2.range from begin to t + 1 full
+        }
+      }
+    }
+    // convert-s2-to-gpu{dtype=bf16 head-dim=64} adds:
+    gpu.module @s2_kernels {
+      gpu.func @s2_fwd_sm80_bf16_d64_m64n64(%q: !llvm.ptr, ... 26 args)
+          kernel attributes {known_block_size = array<i32: 128, 1, 1>} {
+        ... scf.for over the flattened spans: cp.async K/V prefetch,
+        ... 32 + 32 nvvm.mma.sync per step, online softmax ...
+      }
+    }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect", "::mlir::NVVM::NVVMDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
+  ];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"sm_80\"",
+           "sm_80 or sm_90a (both use mma.sync in this version)">,
+    Option<"dtype", "dtype", "std::string", /*default=*/"\"\"",
+           "bf16 or f16 (empty: the pattern's dtype, else bf16)">,
+    Option<"headDim", "head-dim", "int64_t", /*default=*/"0",
+           "64 or 128 (0: the pattern's head_dim, else 128)">,
+  ];
+}
+
+#endif // S2C_CODEGEN_PASSES_TD
