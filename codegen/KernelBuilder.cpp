@@ -416,6 +416,15 @@ private:
   Value scaleLog2;
   Value qS, kS, vS;
   SmallVector<SmallVector<Value, 4>> qFrag;
+  bool qInRegisters = true;
+  /// The A fragment of Q for k-step kk (ldmatrix.x4 from the Q tile).
+  SmallVector<Value, 4> loadQ(int64_t kk) {
+    Value row = add(mul(warp, c(16)), ib.createOrFold<arith::RemUIOp>(lane, c(16)));
+    Value half = ib.createOrFold<arith::DivUIOp>(lane, c(16));
+    return tgt.loadMatrixX4(ib, ib.getLoc(), qS,
+                            swizzle(row, add(c(kk * 2), half)),
+                            /*transpose=*/false);
+  }
   // i32 per-thread values for the masks.
   Value rowI32, crI32, colI32;
   // Per rule: i1 "applies to this CTA's head" and the stride shift (i32).
@@ -664,14 +673,13 @@ void Emitter::emit(gpu::GPUFuncOp func) {
     Value qTok = tgt.commitGroup(ib, ib.getLoc(), toks);
     tgt.waitGroups(ib, ib.getLoc(), qTok, 0);
     gpu::BarrierOp::create(ib);
-    {
-      Value row = add(mul(warp, c(16)), ib.createOrFold<arith::RemUIOp>(lane, c(16)));
-      Value half = ib.createOrFold<arith::DivUIOp>(lane, c(16));
+    // Head dim 64: Q fragments stay in registers for the whole loop. Head
+    // dim 128: they are re-read from shared memory (which keeps Q) at each
+    // k-step, which frees 32 registers and keeps the kernel spill-free.
+    qInRegisters = D <= 64;
+    if (qInRegisters)
       for (int64_t kk = 0; kk < D / 16; ++kk)
-        qFrag.push_back(tgt.loadMatrixX4(ib, ib.getLoc(), qS,
-                                         swizzle(row, add(c(kk * 2), half)),
-                                         /*transpose=*/false));
-    }
+        qFrag.push_back(loadQ(kk));
 
     // ---- Per-thread mask geometry (i32): row of c0 and col - row.
     rowI32 = toI32(add(mul(warp, c(16)), grp));
@@ -800,6 +808,7 @@ SmallVector<Value> Emitter::computeS(Value stage) {
   Value keyOff = add(mul(ib.createOrFold<arith::DivUIOp>(mat, c(2)), c(8)), r8);
   Value chunkOff = ib.createOrFold<arith::RemUIOp>(mat, c(2));
   for (int64_t kk = 0; kk < D / 16; ++kk) {
+    SmallVector<Value, 4> qk = qInRegisters ? qFrag[kk] : loadQ(kk);
     for (int64_t np = 0; np < BN / 16; ++np) {
       Value key = add(c(np * 16), keyOff);
       Value chunk = add(c(kk * 2), chunkOff);
@@ -809,7 +818,7 @@ SmallVector<Value> Emitter::computeS(Value stage) {
         int64_t nb = np * 2 + half;
         SmallVector<Value, 4> cIn(s.begin() + nb * 4, s.begin() + nb * 4 + 4);
         SmallVector<Value, 4> r =
-            tgt.mma16816(ib, ib.getLoc(), qFrag[kk],
+            tgt.mma16816(ib, ib.getLoc(), qk,
                          ValueRange{b[half * 2], b[half * 2 + 1]}, cIn);
         std::copy(r.begin(), r.end(), s.begin() + nb * 4);
       }

@@ -100,10 +100,18 @@ inline bool build(const std::string &name, const Params &q, s2::Pattern &p,
     if (p.causal)
       all.hi = {aff(q.blockM, q.blockM - 1 + q.blockN, q.blockN)};
     ph.spans = {all};
+  } else if (name == "s2" &&
+             (q.block != q.blockM || q.block != q.blockN)) {
+    // Blocks unlike tiles: the causal prefix as one masked Range (a correct
+    // superset; s2::buildSchedule gives the tight schedule).
+    p = s2Pattern(q);
+    s2::Span all;
+    all.kind = s2::SpanKind::Range;
+    all.hi = {aff(q.blockM, q.blockM - 1 + q.blockN, q.blockN)};
+    all.masked = true;
+    ph.spans = {all};
   } else if (name == "s2") {
     // Tiles equal to pattern blocks: query tile t is block t.
-    if (q.block != q.blockM || q.block != q.blockN)
-      return false;
     p = s2Pattern(q);
     s2::Span window;
     window.kind = s2::SpanKind::Range;

@@ -6,7 +6,8 @@
 //   --emit=gpu   the gpu.module (nvgpu/nvvm/scf/vector ops)
 //   --emit=llvm  the gpu.module lowered to the LLVM/NVVM dialects
 //   --emit=ptx   PTX text (gpu-module-to-binary format=isa)
-// --time prints how long building and lowering took to stderr.
+// --time prints how long building and lowering took to stderr;
+// --tile-builder schedules the preset's pattern with s2::buildSchedule.
 //
 //===----------------------------------------------------------------------===//
 
@@ -46,6 +47,10 @@ static cl::opt<int64_t> blockM("block-m", cl::init(64));
 static cl::opt<int64_t> blockN("block-n", cl::init(64));
 static cl::opt<int64_t> warps("warps", cl::init(4));
 static cl::opt<int64_t> stages("stages", cl::init(2));
+static cl::opt<bool> useTileBuilder(
+    "tile-builder",
+    cl::desc("schedule the preset's pattern with s2::buildSchedule instead "
+             "of the hand-made schedule"));
 static cl::opt<bool> timeIt("time", cl::desc("print build/lower times"));
 static cl::opt<std::string> output("o", cl::init("-"),
                                    cl::desc("output file"));
@@ -69,6 +74,17 @@ int main(int argc, char **argv) {
                  << "' for these sizes; expected causal, dense, s2, masked "
                     "or table\n";
     return 1;
+  }
+
+  if (useTileBuilder) {
+    s2::TileConfig tiles;
+    tiles.blockM = blockM;
+    tiles.blockN = blockN;
+    std::string err;
+    if (!s2::buildSchedule(pattern, tiles, schedule, err)) {
+      llvm::errs() << "error: " << err << "\n";
+      return 1;
+    }
   }
 
   s2c::KernelConfig cfg;

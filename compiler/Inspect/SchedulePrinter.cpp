@@ -69,10 +69,11 @@ static void printSpan(const s2::Span &sp, const std::vector<int64_t> &heads,
 void s2c::printSchedule(const s2::Pattern &p, const s2::Schedule &s,
                         llvm::raw_ostream &os) {
   int64_t bm = s.tiles.blockM, bn = s.tiles.blockN;
-  os << "schedule of pattern '" << p.name << "' (" << p.heads << " heads, block "
-     << p.block << ", " << (s.causal ? "causal" : "bidirectional")
-     << "): tiles " << bm << " x " << bn << " (query rows x keys), "
-     << s.groups.size() << (s.groups.size() == 1 ? " group, " : " groups, ");
+  os << "schedule of pattern '" << p.name << "' (" << p.heads
+     << " heads, block " << p.block << ", "
+     << (s.causal ? "causal" : "bidirectional") << "): tiles " << bm << " x "
+     << bn << " (query rows x keys), " << s.groups.size()
+     << (s.groups.size() == 1 ? " group, " : " groups, ");
   if (s.tables.empty())
     os << "closed form (no tables)\n";
   else
@@ -83,8 +84,9 @@ void s2c::printSchedule(const s2::Pattern &p, const s2::Schedule &s,
      << "); bounds are clamped to [0, key tiles)\n";
   for (size_t g = 0; g < s.groups.size(); ++g) {
     const s2::HeadGroup &grp = s.groups[g];
-    os << "\ngroup " << g << ": " << (grp.heads.size() == 1 ? "head " : "heads ")
-       << indexSet(grp.heads) << "\n";
+    os << "\ngroup " << g << ": "
+       << (grp.heads.size() == 1 ? "head " : "heads ") << indexSet(grp.heads)
+       << "\n";
     if (grp.phases.empty())
       os << "  (no key tile is ever visited)\n";
     for (const s2::Phase &ph : grp.phases) {

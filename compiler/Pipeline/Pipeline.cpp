@@ -23,6 +23,8 @@
 #endif
 #ifdef S2C_HAVE_INSPECT
 #include "compiler/Inspect/Inspect.h"
+#include "compiler/Inspect/SchedulePrinter.h"
+#include "s2/Schedule.h"
 #endif
 
 using namespace s2c;
@@ -209,18 +211,28 @@ LogicalResult s2c::inspectBuffer(llvm::SourceMgr &sourceMgr,
                         "; choose one with '--pattern NAME'");
     return failure();
   }
-  if (options.schedule) {
-    mlir::emitError(fileLoc(sourceMgr, context),
-                    "'--schedule' is not available in this build yet");
-    return failure();
-  }
 #ifdef S2C_HAVE_INSPECT
   InspectOptions inspectOptions;
   inspectOptions.seqLen = options.seqLen;
   bool ok = true;
-  for (const ParsedPattern &pp : *patterns)
+  for (const ParsedPattern &pp : *patterns) {
     if (failed(inspectPattern(pp.pattern, inspectOptions, os)))
       ok = false;
+    if (!options.schedule)
+      continue;
+    // The schedule for the tiles the cost model picks for this pattern.
+    s2::TileConfig tiles = s2::chooseTiles(pp.pattern, pp.pattern.headDim);
+    s2::Schedule schedule;
+    std::string error;
+    if (!s2::buildSchedule(pp.pattern, tiles, schedule, error)) {
+      mlir::emitError(translateLocation(sourceMgr, &context, pp.ast->loc),
+                      "cannot build the schedule of pattern '" +
+                          pp.pattern.name + "': " + error);
+      ok = false;
+      continue;
+    }
+    printSchedule(pp.pattern, schedule, os);
+  }
   if (ok && options.svgOut &&
       failed(
           writeSvg(patterns->front().pattern, options.seqLen, *options.svgOut)))

@@ -68,8 +68,8 @@ struct S2MergeQPass : public s2c::impl::S2MergeQBase<S2MergeQPass> {
     if (seqLen < 1 || seqLen > (int64_t(1) << 20))
       return op.emitError() << "seq-len '" << int64_t(seqLen)
                             << "' is out of range: expected 1 to 2^20";
-    auto pattern =
-        SymbolTable::lookupNearestSymbolFrom<PatternOp>(op, op.getPatternAttr());
+    auto pattern = SymbolTable::lookupNearestSymbolFrom<PatternOp>(
+        op, op.getPatternAttr());
     if (!pattern)
       return op.emitError() << "schedule refers to unknown pattern '"
                             << op.getPattern() << "'";
@@ -79,13 +79,13 @@ struct S2MergeQPass : public s2c::impl::S2MergeQBase<S2MergeQPass> {
     s2::Schedule exact;
     std::string error;
     if (!s2::buildSchedule(p, tc, exact, error))
-      return op.emitError() << "cannot tile pattern '" << p.name
-                            << "': " << error;
+      return op.emitError()
+             << "cannot tile pattern '" << p.name << "': " << error;
     if (exact.causal != current.causal || exact.heads != current.heads ||
         exact.maxSeqLen != current.maxSeqLen || !sameSpans(exact, current)) {
       InFlightDiagnostic diag = op.emitError()
-                                << "schedule does not match pattern '"
-                                << p.name << "': expected the spans s2-tile "
+                                << "schedule does not match pattern '" << p.name
+                                << "': expected the spans s2-tile "
                                 << "computes for tiles " << tc.blockM << " x "
                                 << tc.blockN;
       diag.attachNote(pattern.getLoc()) << "pattern defined here";
@@ -109,8 +109,8 @@ struct S2MergeQPass : public s2c::impl::S2MergeQBase<S2MergeQPass> {
     std::string w;
     llvm::raw_string_ostream(w) << llvm::format("%.4f", waste);
     merged.emitRemark() << "pattern '" << p.name << "' tiled " << tc.blockM
-                        << " x " << tc.blockN << ": " << full << " of "
-                        << spans << " spans full; " << w
+                        << " x " << tc.blockN << ": " << full << " of " << spans
+                        << " spans full; " << w
                         << " of the tensor-core work at " << int64_t(seqLen)
                         << " tokens is on hidden elements";
     return success();

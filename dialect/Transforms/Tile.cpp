@@ -51,8 +51,8 @@ struct S2TilePass : public s2c::impl::S2TileBase<S2TilePass> {
     if (blockN != 0)
       tc.blockN = blockN;
     tc.maxSeqLen = maxSeqLen;
-    for (auto [name, v] :
-         {std::make_pair("block-m", tc.blockM), std::make_pair("block-n", tc.blockN)}) {
+    for (auto [name, v] : {std::make_pair("block-m", tc.blockM),
+                           std::make_pair("block-n", tc.blockN)}) {
       if (v != 64 && v != 128)
         return op.emitError() << "unsupported tile size '" << v << "' for "
                               << name << ": expected 64 or 128";
@@ -64,8 +64,8 @@ struct S2TilePass : public s2c::impl::S2TileBase<S2TilePass> {
     s2::Schedule s;
     std::string error;
     if (!s2::buildSchedule(p, tc, s, error))
-      return op.emitError() << "cannot tile pattern '" << p.name
-                            << "': " << error;
+      return op.emitError()
+             << "cannot tile pattern '" << p.name << "': " << error;
     // Before s2-merge-q, tiles merging several pattern blocks are masked.
     if (p.block < std::max(tc.blockM, tc.blockN))
       for (s2::HeadGroup &g : s.groups)

@@ -7,10 +7,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Inspect/SchedulePrinter.h"
 #include "dialect/IR/PatternConversion.h"
 #include "dialect/IR/S2Dialect.h"
 #include "dialect/IR/S2TiledOps.h"
-#include "compiler/Inspect/SchedulePrinter.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -177,8 +177,7 @@ TEST(TiledOps, PrintSchedule) {
                       "0 (head 0), 3 (head 1); full"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("range [t - 1, t + 1); full"), std::string::npos)
-      << text;
+  EXPECT_NE(text.find("range [t - 1, t + 1); full"), std::string::npos) << text;
   // Head 0, query tile 9: key tiles 0, 4 (stride) and 8, 9 (window).
   EXPECT_NE(text.find("     9 #...#...##......"), std::string::npos) << text;
 }

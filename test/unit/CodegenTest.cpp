@@ -1,0 +1,241 @@
+//===- CodegenTest.cpp - Tests of the forward kernel builder --------------===//
+//
+// The hand-made schedules of codegen/tools/Presets.h (used for the first GPU
+// checks) visit exactly the key tiles the oracle allows; the kernel builder
+// accepts every preset and every schedule s2::buildSchedule produces for a
+// set of patterns, and the result verifies; unsupported settings fail with
+// a diagnostic naming what is supported; table packing; one lowering to PTX.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/KernelBuilder.h"
+#include "codegen/Lowering.h"
+#include "codegen/tools/Presets.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+using namespace s2c;
+
+namespace {
+
+/// Every visible key tile of (h, t) at tile = block size, from the oracle.
+std::set<int64_t> oracleTiles(const s2::Pattern &p, int64_t h, int64_t t,
+                              int64_t nk) {
+  std::set<int64_t> out;
+  for (int64_t j = 0; j < nk; ++j)
+    if (s2::blockVisible(p, h, t, j))
+      out.insert(j);
+  return out;
+}
+
+struct Built {
+  mlir::MLIRContext ctx;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  mlir::FailureOr<KernelInfo> info = mlir::failure();
+  std::string diag;
+};
+
+void build(Built &b, const s2::Pattern &p, const s2::Schedule &s,
+           const KernelConfig &cfg) {
+  mlir::ScopedDiagnosticHandler handler(&b.ctx, [&](mlir::Diagnostic &d) {
+    b.diag += d.str();
+    return mlir::success();
+  });
+  b.module = mlir::ModuleOp::create(mlir::UnknownLoc::get(&b.ctx));
+  b.info = buildForwardKernel(*b.module, p, s, cfg);
+}
+
+KernelConfig config(int64_t d, s2::DType dt, int64_t bm = 64,
+                    int64_t bn = 64) {
+  KernelConfig c;
+  c.headDim = d;
+  c.dtype = dt;
+  c.blockM = bm;
+  c.blockN = bn;
+  c.numWarps = bm / 16;
+  return c;
+}
+
+} // namespace
+
+TEST(CodegenPresets, TilesMatchOracle) {
+  presets::Params q;
+  q.heads = 8;
+  q.kvHeads = 4;
+  q.stride = 8;
+  q.local = 3;
+  for (const char *name : {"causal", "s2", "s2dense", "table"}) {
+    s2::Pattern p;
+    s2::Schedule s;
+    ASSERT_TRUE(presets::build(name, q, p, s)) << name;
+    EXPECT_EQ(s2::validatePattern(p), "") << name;
+    int64_t nk = 40;
+    for (int64_t h = 0; h < p.heads; ++h)
+      for (int64_t t = 0; t < nk; ++t) {
+        std::vector<int64_t> got = s2::keyTilesOf(s, h, t, nk);
+        std::set<int64_t> gotSet(got.begin(), got.end());
+        EXPECT_EQ(gotSet.size(), got.size()) << name << " duplicates";
+        EXPECT_EQ(gotSet, oracleTiles(p, h, t, nk))
+            << name << " head " << h << " tile " << t;
+      }
+  }
+}
+
+TEST(CodegenBuilder, BuildsEveryPreset) {
+  for (const char *name : {"causal", "dense", "s2", "s2dense", "table"})
+    for (int64_t d : {64, 128})
+      for (s2::DType dt : {s2::DType::BF16, s2::DType::F16}) {
+        presets::Params q;
+        s2::Pattern p;
+        s2::Schedule s;
+        ASSERT_TRUE(presets::build(name, q, p, s));
+        Built b;
+        build(b, p, s, config(d, dt));
+        ASSERT_TRUE(mlir::succeeded(b.info)) << name << ": " << b.diag;
+        EXPECT_TRUE(mlir::succeeded(mlir::verify(*b.module))) << name;
+        EXPECT_EQ(b.info->threads, 128);
+        EXPECT_EQ(b.info->sharedBytes, (64 + 4 * 64) * d * 2);
+        int funcs = 0;
+        b.module->walk([&](mlir::gpu::GPUFuncOp f) {
+          ++funcs;
+          EXPECT_EQ(f.getNumArguments(), 26u);
+          EXPECT_EQ(f.getName(), b.info->name);
+          EXPECT_TRUE(f.isKernel());
+        });
+        EXPECT_EQ(funcs, 1);
+      }
+}
+
+TEST(CodegenBuilder, BuildsScheduleBuilderOutput) {
+  // Patterns through s2::buildSchedule at 64x64 and 128x64 tiles.
+  std::vector<s2::Pattern> pats;
+  presets::Params q;
+  q.heads = 8;
+  q.kvHeads = 2;
+  q.stride = 16;
+  q.local = 2;
+  pats.push_back(presets::s2Pattern(q));
+  q.block = 16;
+  pats.push_back(presets::s2Pattern(q));
+  {
+    s2::Pattern p = presets::s2Pattern(q);
+    p.block = 32;
+    s2::Rule sink = presets::ruleForAll(p, s2::RuleKind::Sink);
+    sink.n = 1;
+    s2::Rule dil = presets::ruleForAll(p, s2::RuleKind::Dilated);
+    dil.n = 3;
+    dil.step = 2;
+    s2::Rule glob = presets::ruleForAll(p, s2::RuleKind::Global);
+    glob.set = {5};
+    s2::Rule blocks = presets::ruleForAll(p, s2::RuleKind::Blocks);
+    blocks.blocks = {{9, 1}, {12, 7}};
+    p.rules = {sink, dil, glob, blocks};
+    pats.push_back(p);
+    p.causal = false;
+    pats.push_back(p);
+  }
+  for (const s2::Pattern &p : pats) {
+    ASSERT_EQ(s2::validatePattern(p), "");
+    for (int64_t bm : {64, 128}) {
+      s2::TileConfig tiles;
+      tiles.blockM = bm;
+      tiles.blockN = 64;
+      tiles.maxSeqLen = 4096;
+      s2::Schedule s;
+      std::string err;
+      ASSERT_TRUE(s2::buildSchedule(p, tiles, s, err)) << err;
+      Built b;
+      build(b, p, s, config(128, s2::DType::BF16, bm, 64));
+      ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
+      EXPECT_TRUE(mlir::succeeded(mlir::verify(*b.module)));
+      EXPECT_EQ(b.info->threads, bm * 2);
+    }
+  }
+}
+
+TEST(CodegenBuilder, UnsupportedSettingsFail) {
+  presets::Params q;
+  s2::Pattern p;
+  s2::Schedule s;
+  ASSERT_TRUE(presets::build("causal", q, p, s));
+  {
+    Built b;
+    build(b, p, s, config(96, s2::DType::BF16));
+    EXPECT_TRUE(mlir::failed(b.info));
+    EXPECT_NE(b.diag.find("supports 64 and 128"), std::string::npos)
+        << b.diag;
+  }
+  {
+    Built b;
+    build(b, p, s, config(64, s2::DType::Any));
+    EXPECT_TRUE(mlir::failed(b.info));
+    EXPECT_NE(b.diag.find("supports bf16 and f16"), std::string::npos);
+  }
+  {
+    Built b;
+    build(b, p, s, config(64, s2::DType::BF16, 128, 64));
+    EXPECT_TRUE(mlir::failed(b.info));
+    EXPECT_NE(b.diag.find("do not match kernel tiles"), std::string::npos);
+  }
+  {
+    // Two kernels of the same configuration in one module.
+    Built b;
+    build(b, p, s, config(64, s2::DType::BF16));
+    ASSERT_TRUE(mlir::succeeded(b.info));
+    mlir::ScopedDiagnosticHandler h(&b.ctx, [](mlir::Diagnostic &) {
+      return mlir::success();
+    });
+    EXPECT_TRUE(mlir::failed(
+        buildForwardKernel(*b.module, p, s, config(64, s2::DType::BF16))));
+  }
+}
+
+TEST(CodegenBuilder, PackTables) {
+  s2::Schedule s;
+  EXPECT_TRUE(packScheduleTables(s).empty());
+  s2::TileTable a, b;
+  a.rowPtr = {0, 1, 3};
+  a.cols = {0, 0, 1};
+  b.rowPtr = {0, 0};
+  s.tables = {a, b};
+  std::vector<int32_t> want = {0, 1, 3, 0, 0, 1, 0, 0, 0};
+  EXPECT_EQ(packScheduleTables(s), want);
+}
+
+TEST(CodegenLowering, PtxForBothTargets) {
+  presets::Params q;
+  s2::Pattern p;
+  s2::Schedule s;
+  ASSERT_TRUE(presets::build("s2", q, p, s));
+  for (auto target :
+       {KernelConfig::Target::Sm80, KernelConfig::Target::Sm90a}) {
+    Built b;
+    KernelConfig cfg = config(64, s2::DType::BF16);
+    cfg.target = target;
+    build(b, p, s, cfg);
+    ASSERT_TRUE(mlir::succeeded(b.info));
+    mlir::FailureOr<std::string> ptx = lowerToPTX(*b.module, target);
+    ASSERT_TRUE(mlir::succeeded(ptx));
+    EXPECT_NE(ptx->find(".entry " + b.info->name), std::string::npos);
+    EXPECT_NE(ptx->find(target == KernelConfig::Target::Sm90a
+                            ? ".target sm_90a"
+                            : ".target sm_80"),
+              std::string::npos);
+    EXPECT_NE(ptx->find("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"),
+              std::string::npos);
+    EXPECT_EQ(ptx->find("__nv_"), std::string::npos);
+    if (!findPtxas().empty()) {
+      std::string err;
+      auto cubin = assembleCubin(*ptx, target, err);
+      EXPECT_TRUE(mlir::succeeded(cubin)) << err;
+    }
+  }
+}
