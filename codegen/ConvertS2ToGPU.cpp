@@ -1,4 +1,5 @@
-//===- ConvertS2ToGPU.cpp - Tiled s2 IR to a GPU kernel --------------------===//
+//===- ConvertS2ToGPU.cpp - Tiled s2 IR to a GPU kernel
+//--------------------===//
 //
 // convert-s2-to-gpu: a thin pass over s2c::buildForwardKernel. It reads each
 // s2.schedule and its s2.pattern back into the MLIR-free structs and lets
@@ -32,8 +33,7 @@ using namespace mlir;
 
 namespace {
 
-struct ConvertS2ToGPU
-    : public s2c::impl::ConvertS2ToGPUBase<ConvertS2ToGPU> {
+struct ConvertS2ToGPU : public s2c::impl::ConvertS2ToGPUBase<ConvertS2ToGPU> {
   using Base::Base;
 
   void runOnOperation() override {
@@ -69,14 +69,14 @@ struct ConvertS2ToGPU
       auto patOp = SymbolTable::lookupNearestSymbolFrom<s2c::PatternOp>(
           sched, sched.getPatternAttr());
       if (!patOp) {
-        sched.emitError() << "schedule names pattern '"
-                          << sched.getPattern() << "' which does not exist";
+        sched.emitError() << "schedule names pattern '" << sched.getPattern()
+                          << "' which does not exist";
         return signalPassFailure();
       }
       s2::Pattern pattern = s2c::patternFromOp(patOp);
       s2::Schedule schedule = s2c::scheduleFromOp(sched);
       s2c::KernelConfig cfg = base;
-      cfg.dtype = optDtype != s2::DType::Any ? optDtype
+      cfg.dtype = optDtype != s2::DType::Any        ? optDtype
                   : pattern.dtype != s2::DType::Any ? pattern.dtype
                                                     : s2::DType::BF16;
       cfg.headDim = headDim > 0           ? int64_t(headDim)

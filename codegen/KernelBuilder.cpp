@@ -95,7 +95,8 @@ public:
                                         transpose, 4u);
     SmallVector<Value, 4> regs;
     for (int64_t i = 0; i < 4; ++i)
-      regs.push_back(vector::ExtractOp::create(b, loc, m, ArrayRef<int64_t>{i}));
+      regs.push_back(
+          vector::ExtractOp::create(b, loc, m, ArrayRef<int64_t>{i}));
     return regs;
   }
 
@@ -134,17 +135,18 @@ private:
       auto ty = VectorType::get({int64_t(rows.size()), 2}, elem);
       Value v = arith::ConstantOp::create(b, loc, ty, b.getZeroAttr(ty));
       for (auto [i, r] : llvm::enumerate(rows))
-        v = vector::InsertOp::create(b, loc, r, v, ArrayRef<int64_t>{int64_t(i)});
+        v = vector::InsertOp::create(b, loc, r, v,
+                                     ArrayRef<int64_t>{int64_t(i)});
       return v;
     };
     auto v2f32 = VectorType::get({2}, f32);
-    Value c0 = vector::FromElementsOp::create(b, loc, v2f32,
-                                              ValueRange{c[0], c[1]});
-    Value c1 = vector::FromElementsOp::create(b, loc, v2f32,
-                                              ValueRange{c[2], c[3]});
-    Value res = nvgpu::MmaSyncOp::create(
-        b, loc, pack2d(a, f16), pack2d(bv, f16), pack2d({c0, c1}, f32),
-        ArrayRef<int64_t>{16, 8, 16});
+    Value c0 =
+        vector::FromElementsOp::create(b, loc, v2f32, ValueRange{c[0], c[1]});
+    Value c1 =
+        vector::FromElementsOp::create(b, loc, v2f32, ValueRange{c[2], c[3]});
+    Value res = nvgpu::MmaSyncOp::create(b, loc, pack2d(a, f16),
+                                         pack2d(bv, f16), pack2d({c0, c1}, f32),
+                                         ArrayRef<int64_t>{16, 8, 16});
     SmallVector<Value, 4> out;
     for (int64_t i = 0; i < 2; ++i) {
       Value row = vector::ExtractOp::create(b, loc, res, ArrayRef<int64_t>{i});
@@ -170,8 +172,8 @@ private:
       ai.push_back(toI32(v));
     for (Value v : bv)
       bi.push_back(toI32(v));
-    auto resTy = LLVM::LLVMStructType::getLiteral(b.getContext(),
-                                                  {f32, f32, f32, f32});
+    auto resTy =
+        LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
     std::array<NVVM::MMATypes, 2> ptx = {NVVM::MMATypes::bf16,
                                          NVVM::MMATypes::bf16};
     std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row,
@@ -287,8 +289,8 @@ struct SpanRT {
 
 class Emitter {
 public:
-  Emitter(ImplicitLocOpBuilder &ib, const s2::Pattern &p,
-          const s2::Schedule &s, const KernelConfig &cfg, KernelTarget &tgt)
+  Emitter(ImplicitLocOpBuilder &ib, const s2::Pattern &p, const s2::Schedule &s,
+          const KernelConfig &cfg, KernelTarget &tgt)
       : ib(ib), pat(p), sched(s), cfg(cfg), tgt(tgt) {}
 
   void emit(gpu::GPUFuncOp func);
@@ -302,9 +304,7 @@ private:
   Value cf(double v) {
     return arith::ConstantOp::create(ib, ib.getF32FloatAttr(float(v)));
   }
-  Value negInf() {
-    return cf(-std::numeric_limits<double>::infinity());
-  }
+  Value negInf() { return cf(-std::numeric_limits<double>::infinity()); }
   Value add(Value a, Value b) { return ib.createOrFold<arith::AddIOp>(a, b); }
   Value sub(Value a, Value b) { return ib.createOrFold<arith::SubIOp>(a, b); }
   Value mul(Value a, Value b) { return ib.createOrFold<arith::MulIOp>(a, b); }
@@ -344,17 +344,15 @@ private:
         .getResult(0);
   }
   Value exp2(Value x) {
-    return LLVM::CallIntrinsicOp::create(ib, ib.getF32Type(),
-                                         ib.getStringAttr(
-                                             "llvm.nvvm.ex2.approx.ftz.f"),
-                                         ValueRange{x})
+    return LLVM::CallIntrinsicOp::create(
+               ib, ib.getF32Type(),
+               ib.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"), ValueRange{x})
         .getResult(0);
   }
   Value log2(Value x) {
-    return LLVM::CallIntrinsicOp::create(ib, ib.getF32Type(),
-                                         ib.getStringAttr(
-                                             "llvm.nvvm.lg2.approx.f"),
-                                         ValueRange{x})
+    return LLVM::CallIntrinsicOp::create(
+               ib, ib.getF32Type(), ib.getStringAttr("llvm.nvvm.lg2.approx.f"),
+               ValueRange{x})
         .getResult(0);
   }
   Value shuffleXor(Value v, int32_t offset) {
@@ -377,8 +375,8 @@ private:
   /// A per-head compile-time constant for the run-time pattern head `h`:
   /// a constant, an affine (or affine modulo `mod`) function of the head
   /// or of its KV head, or a select chain. Returns an index value.
-  Value headConst(ArrayRef<int64_t> heads,
-                  function_ref<int64_t(int64_t)> value, int64_t mod);
+  Value headConst(ArrayRef<int64_t> heads, function_ref<int64_t(int64_t)> value,
+                  int64_t mod);
   /// i1: the pattern head is one of `heads`.
   Value headIn(ArrayRef<int64_t> heads);
 
@@ -419,7 +417,8 @@ private:
   bool qInRegisters = true;
   /// The A fragment of Q for k-step kk (ldmatrix.x4 from the Q tile).
   SmallVector<Value, 4> loadQ(int64_t kk) {
-    Value row = add(mul(warp, c(16)), ib.createOrFold<arith::RemUIOp>(lane, c(16)));
+    Value row =
+        add(mul(warp, c(16)), ib.createOrFold<arith::RemUIOp>(lane, c(16)));
     Value half = ib.createOrFold<arith::DivUIOp>(lane, c(16));
     return tgt.loadMatrixX4(ib, ib.getLoc(), qS,
                             swizzle(row, add(c(kk * 2), half)),
@@ -436,7 +435,8 @@ Value Emitter::asMemRef(Value ptr, Type elem) {
   auto ptrTy = LLVM::LLVMPointerType::get(ctx);
   Type i64 = ib.getI64Type();
   auto arr = LLVM::LLVMArrayType::get(i64, 1);
-  auto descTy = LLVM::LLVMStructType::getLiteral(ctx, {ptrTy, ptrTy, i64, arr, arr});
+  auto descTy =
+      LLVM::LLVMStructType::getLiteral(ctx, {ptrTy, ptrTy, i64, arr, arr});
   Value d = LLVM::UndefOp::create(ib, descTy);
   d = LLVM::InsertValueOp::create(ib, d, ptr, ArrayRef<int64_t>{0});
   d = LLVM::InsertValueOp::create(ib, d, ptr, ArrayRef<int64_t>{1});
@@ -589,11 +589,13 @@ void Emitter::emit(gpu::GPUFuncOp func) {
         [&]() -> SmallVector<Value> {
           Value m = asMemRef(arg(cu), ib.getI32Type());
           Value s0 = toIndex(memref::LoadOp::create(ib, m, ValueRange{bz}));
-          Value s1 = toIndex(
-              memref::LoadOp::create(ib, m, ValueRange{add(bz, c(1))}));
+          Value s1 =
+              toIndex(memref::LoadOp::create(ib, m, ValueRange{add(bz, c(1))}));
           return {s0, sub(s1, s0)};
         },
-        [&]() -> SmallVector<Value> { return {c(0), idxArg(len)}; });
+        [&]() -> SmallVector<Value> {
+          return {c(0), idxArg(len)};
+        });
     return {r[0], r[1]};
   };
   auto [qRow0, sqLen] = seqBounds(ArgCuQ, ArgSq);
@@ -614,8 +616,8 @@ void Emitter::emit(gpu::GPUFuncOp func) {
               mul(kvh, idxArg(ArgKsh)));
   vBase = add(add(mul(kBatch, idxArg(ArgVsb)), mul(kRow0, vss)),
               mul(kvh, idxArg(ArgVsh)));
-  lseBase = add(add(mul(qBatch, idxArg(ArgLsb)), mul(tensorHead, idxArg(ArgLsh))),
-                qRow0);
+  lseBase = add(
+      add(mul(qBatch, idxArg(ArgLsb)), mul(tensorHead, idxArg(ArgLsh))), qRow0);
   scaleLog2 = arg(ArgScaleLog2);
 
   // ---- Query tile (bottom-right aligned, heaviest first).
@@ -647,7 +649,8 @@ void Emitter::emit(gpu::GPUFuncOp func) {
     Value dsm = gpu::DynamicSharedMemoryOp::create(ib, i8Dyn);
     int64_t eb = 2;
     auto view = [&](int64_t byteOff, int64_t elems) -> Value {
-      auto ty = MemRefType::get({elems}, elemTy, MemRefLayoutAttrInterface(), wg);
+      auto ty =
+          MemRefType::get({elems}, elemTy, MemRefLayoutAttrInterface(), wg);
       return memref::ViewOp::create(ib, ty, dsm, c(byteOff), ValueRange{});
     };
     qS = view(0, BM * D);
@@ -664,8 +667,8 @@ void Emitter::emit(gpu::GPUFuncOp func) {
       Value s = sub(add(mul(t, c(BM)), row), delta);
       Value ok = andI(cmp(arith::CmpIPredicate::sge, s, c(0)),
                       cmp(arith::CmpIPredicate::slt, s, sqb));
-      Value src = add(add(qBase, mul(sel(ok, s, c(0)), qss)),
-                      mul(chunkOfTid, c(8)));
+      Value src =
+          add(add(qBase, mul(sel(ok, s, c(0)), qss)), mul(chunkOfTid, c(8)));
       toks.push_back(tgt.asyncCopy16(ib, ib.getLoc(), qS,
                                      swizzle(row, chunkOfTid), qG, src,
                                      sel(ok, c(8), c(0))));
@@ -731,8 +734,7 @@ Acc Emitter::emitGroups(size_t gi) {
   }
   SmallVector<Type> types(D / 8 * 4 + 4, ib.getF32Type());
   SmallVector<Value> r = emitIf(
-      headIn(grp.heads), types,
-      [&]() { return emitPhases(grp, 0).flat(); },
+      headIn(grp.heads), types, [&]() { return emitPhases(grp, 0).flat(); },
       [&]() { return emitGroups(gi + 1).flat(); });
   return Acc::fromFlat(r);
 }
@@ -784,8 +786,8 @@ void Emitter::issueKV(Value tile, Value stage, Value valid,
   Value rowOfTid = ib.createOrFold<arith::DivUIOp>(tid, c(cpr));
   Value chunkOfTid = ib.createOrFold<arith::RemUIOp>(tid, c(cpr));
   Value stageOff = mul(stage, c(BN * D));
-  for (auto [mem, smem, base, ss] :
-       {std::make_tuple(kG, kS, kBase, kss), std::make_tuple(vG, vS, vBase, vss)}) {
+  for (auto [mem, smem, base, ss] : {std::make_tuple(kG, kS, kBase, kss),
+                                     std::make_tuple(vG, vS, vBase, vss)}) {
     for (int64_t i = 0; i < BN * cpr / threads; ++i) {
       Value row = add(rowOfTid, c(i * (threads / cpr)));
       Value key = add(mul(tile, c(BN)), row);
@@ -817,9 +819,8 @@ SmallVector<Value> Emitter::computeS(Value stage) {
       for (int64_t half = 0; half < 2; ++half) {
         int64_t nb = np * 2 + half;
         SmallVector<Value, 4> cIn(s.begin() + nb * 4, s.begin() + nb * 4 + 4);
-        SmallVector<Value, 4> r =
-            tgt.mma16816(ib, ib.getLoc(), qk,
-                         ValueRange{b[half * 2], b[half * 2 + 1]}, cIn);
+        SmallVector<Value, 4> r = tgt.mma16816(
+            ib, ib.getLoc(), qk, ValueRange{b[half * 2], b[half * 2 + 1]}, cIn);
         std::copy(r.begin(), r.end(), s.begin() + nb * 4);
       }
     }
@@ -831,7 +832,9 @@ Value Emitter::patternVisible(Value qb, Value kb) {
   // qb, kb: i32 block indices; qb >= 0 is checked by the caller.
   Value any;
   auto i32c = [&](int64_t v) { return c32(v); };
-  auto cmpI = [&](arith::CmpIPredicate p, Value a, Value b) { return cmp(p, a, b); };
+  auto cmpI = [&](arith::CmpIPredicate p, Value a, Value b) {
+    return cmp(p, a, b);
+  };
   Value d = ib.createOrFold<arith::SubIOp>(qb, kb);
   for (auto [ri, r] : llvm::enumerate(pat.rules)) {
     Value ok;
@@ -884,9 +887,11 @@ Value Emitter::patternVisible(Value qb, Value kb) {
     if (!ok)
       continue;
     Value applies = ruleOn[ri];
-    applies = andI(applies, cmpI(arith::CmpIPredicate::sge, qb, i32c(r.qBegin)));
+    applies =
+        andI(applies, cmpI(arith::CmpIPredicate::sge, qb, i32c(r.qBegin)));
     if (r.qEnd >= 0)
-      applies = andI(applies, cmpI(arith::CmpIPredicate::slt, qb, i32c(r.qEnd)));
+      applies =
+          andI(applies, cmpI(arith::CmpIPredicate::slt, qb, i32c(r.qEnd)));
     Value term = andI(applies, ok);
     any = any ? orI(any, term) : term;
   }
@@ -897,14 +902,13 @@ Value Emitter::patternVisible(Value qb, Value kb) {
   return any;
 }
 
-
 void Emitter::applyMasks(SmallVector<Value> &s, Value tile, Value patternOn) {
   Value kStart = mul(tile, c(BN));
   Value qStart = mul(t, c(BM));
   Value need = cmp(arith::CmpIPredicate::sgt, add(kStart, c(BN)), skb);
   if (sched.causal || pat.causal)
-    need = orI(need, cmp(arith::CmpIPredicate::sgt, add(kStart, c(BN - 1)),
-                         qStart));
+    need = orI(need,
+               cmp(arith::CmpIPredicate::sgt, add(kStart, c(BN - 1)), qStart));
   if (patternOn)
     need = orI(need, patternOn);
   SmallVector<Type> types(s.size(), ib.getF32Type());
@@ -930,8 +934,7 @@ void Emitter::applyMasks(SmallVector<Value> &s, Value tile, Value patternOn) {
         }
         for (int64_t nb = 0; nb < BN / 8; ++nb) {
           for (int64_t e = 0; e < 2; ++e) {
-            Value col =
-                ib.createOrFold<arith::AddIOp>(colI32, c32(nb * 8 + e));
+            Value col = ib.createOrFold<arith::AddIOp>(colI32, c32(nb * 8 + e));
             Value colOk = cmp(arith::CmpIPredicate::slt, col, limit);
             Value kb;
             if (patternOn)
@@ -1005,8 +1008,7 @@ Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
   SmallVector<SpanRT> spans;
   Value start = c(0);
   auto bound = [&](const s2::AffineBound &bd) {
-    return add(mul(floorDiv(add(mul(t, c(bd.a)), c(bd.b)), c(bd.c)),
-                   c(bd.mul)),
+    return add(mul(floorDiv(add(mul(t, c(bd.a)), c(bd.b)), c(bd.c)), c(bd.mul)),
                c(bd.add));
   };
   for (const s2::Span &sp : ph.spans) {
@@ -1076,9 +1078,8 @@ Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
   if (spans.empty())
     return init;
   Value total = start;
-  bool anyMasked = llvm::any_of(spans, [](const SpanRT &s) {
-    return s.span->masked;
-  });
+  bool anyMasked =
+      llvm::any_of(spans, [](const SpanRT &s) { return s.span->masked; });
 
   // ---- Prologue: K/V of iteration 0 into buffer 0.
   Value tile0 = tileOf(spans, c(0));
@@ -1123,9 +1124,9 @@ Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
       for (const SpanRT &sp : spans) {
         if (!sp.span->masked)
           continue;
-        Value in = andI(cmp(arith::CmpIPredicate::sge, n, sp.start),
-                        cmp(arith::CmpIPredicate::slt, n,
-                            add(sp.start, sp.count)));
+        Value in =
+            andI(cmp(arith::CmpIPredicate::sge, n, sp.start),
+                 cmp(arith::CmpIPredicate::slt, n, add(sp.start, sp.count)));
         patternOn = patternOn ? orI(patternOn, in) : in;
       }
     }
@@ -1234,17 +1235,17 @@ static LogicalResult checkSupported(Location loc, const s2::Pattern &p,
                           << s2::dtypeName(c.dtype)
                           << "'; the kernel builder supports bf16 and f16";
   if (c.numWarps < 1 || c.numWarps > 8 || c.blockM != 16 * c.numWarps)
-    return emitError(loc) << "unsupported tile: block_m " << c.blockM
-                          << " with " << c.numWarps
-                          << " warps; expected block_m = 16 x warps, 1..8 warps";
+    return emitError(loc)
+           << "unsupported tile: block_m " << c.blockM << " with " << c.numWarps
+           << " warps; expected block_m = 16 x warps, 1..8 warps";
   if (c.blockN != 32 && c.blockN != 64 && c.blockN != 128)
     return emitError(loc) << "unsupported tile: block_n " << c.blockN
                           << "; expected 32, 64 or 128";
   int64_t threads = c.numWarps * 32, cpr = c.headDim / 8;
   if (threads % cpr != 0 || (c.blockM * cpr) % threads != 0 ||
       (c.blockN * cpr) % threads != 0)
-    return emitError(loc) << "unsupported tile: " << c.blockM << "x"
-                          << c.blockN << " tiles with " << c.numWarps
+    return emitError(loc) << "unsupported tile: " << c.blockM << "x" << c.blockN
+                          << " tiles with " << c.numWarps
                           << " warps do not split into 16-byte copies";
   if (c.stages != 2)
     return emitError(loc) << "unsupported pipeline depth " << c.stages
@@ -1282,8 +1283,7 @@ static LogicalResult checkSupported(Location loc, const s2::Pattern &p,
         r.step < 1)
       return emitError(loc) << "rule at " << r.loc.line << ":" << r.loc.col
                             << " has a non-positive step";
-    if (r.kind == s2::RuleKind::Stride &&
-        int64_t(r.shift.size()) != p.heads)
+    if (r.kind == s2::RuleKind::Stride && int64_t(r.shift.size()) != p.heads)
       return emitError(loc) << "stride rule at " << r.loc.line << ":"
                             << r.loc.col << " has no shift per head";
     if (int64_t(r.heads.size()) != p.heads)
@@ -1304,11 +1304,11 @@ static LogicalResult checkSupported(Location loc, const s2::Pattern &p,
                                 << " which does not exist";
         if (sp.kind == s2::SpanKind::Progression &&
             (sp.step < 1 || sp.run < 1 || sp.run > sp.step))
-          return emitError(loc) << "schedule progression has step "
-                                << sp.step << " and run " << sp.run
-                                << "; expected 1 <= run <= step";
-        for (const s2::AffineBound &b : llvm::concat<const s2::AffineBound>(
-                 sp.lo, sp.hi))
+          return emitError(loc)
+                 << "schedule progression has step " << sp.step << " and run "
+                 << sp.run << "; expected 1 <= run <= step";
+        for (const s2::AffineBound &b :
+             llvm::concat<const s2::AffineBound>(sp.lo, sp.hi))
           if (b.c < 1)
             return emitError(loc) << "schedule bound has divisor " << b.c
                                   << "; expected a positive divisor";
@@ -1363,11 +1363,32 @@ FailureOr<KernelInfo> buildForwardKernel(ModuleOp module,
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   fn.setKnownBlockSizeAttr(
       DenseI32ArrayAttr::get(ctx, {int32_t(info.threads), 1, 1}));
-  static const char *const argNames[] = {
-      "q",   "k",   "v",   "o",   "lse", "sq",  "sk",         "qsb",
-      "qss", "qsh", "ksb", "kss", "ksh", "vsb", "vss",        "vsh",
-      "osb", "oss", "osh", "lsb", "lsh", "scale_log2", "head_offset",
-      "cu_seqlens_q", "cu_seqlens_k", "tables"};
+  static const char *const argNames[] = {"q",
+                                         "k",
+                                         "v",
+                                         "o",
+                                         "lse",
+                                         "sq",
+                                         "sk",
+                                         "qsb",
+                                         "qss",
+                                         "qsh",
+                                         "ksb",
+                                         "kss",
+                                         "ksh",
+                                         "vsb",
+                                         "vss",
+                                         "vsh",
+                                         "osb",
+                                         "oss",
+                                         "osh",
+                                         "lsb",
+                                         "lsh",
+                                         "scale_log2",
+                                         "head_offset",
+                                         "cu_seqlens_q",
+                                         "cu_seqlens_k",
+                                         "tables"};
   static_assert(sizeof(argNames) / sizeof(argNames[0]) == NumArgs,
                 "one name per ABI parameter");
   for (unsigned i = 0; i < NumArgs; ++i)

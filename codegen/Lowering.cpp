@@ -112,9 +112,8 @@ std::string findPtxas() {
   return "";
 }
 
-FailureOr<std::vector<char>> assembleCubin(StringRef ptx,
-                                           KernelConfig::Target target,
-                                           std::string &error) {
+FailureOr<std::vector<char>>
+assembleCubin(StringRef ptx, KernelConfig::Target target, std::string &error) {
   std::string ptxas = findPtxas();
   if (ptxas.empty()) {
     error = "ptxas not found in PATH, $CUDA_HOME/bin or /usr/local/cuda/bin";
@@ -143,8 +142,7 @@ FailureOr<std::vector<char>> assembleCubin(StringRef ptx,
   std::string arch = std::string("-arch=") + targetChip(target);
   SmallVector<StringRef, 6> argv = {ptxas, arch, "-O3", in, "-o", out};
   std::string msg;
-  int rc = llvm::sys::ExecuteAndWait(ptxas, argv, std::nullopt, {}, 0, 0,
-                                     &msg);
+  int rc = llvm::sys::ExecuteAndWait(ptxas, argv, std::nullopt, {}, 0, 0, &msg);
   if (rc != 0) {
     error = "ptxas failed (exit " + std::to_string(rc) + ")" +
             (msg.empty() ? "" : ": " + msg);

@@ -100,8 +100,7 @@ inline bool build(const std::string &name, const Params &q, s2::Pattern &p,
     if (p.causal)
       all.hi = {aff(q.blockM, q.blockM - 1 + q.blockN, q.blockN)};
     ph.spans = {all};
-  } else if (name == "s2" &&
-             (q.block != q.blockM || q.block != q.blockN)) {
+  } else if (name == "s2" && (q.block != q.blockM || q.block != q.blockN)) {
     // Blocks unlike tiles: the causal prefix as one masked Range (a correct
     // superset; s2::buildSchedule gives the tight schedule).
     p = s2Pattern(q);

@@ -28,7 +28,8 @@
 
 namespace cl = llvm::cl;
 
-static cl::opt<std::string> preset("preset", cl::desc("causal|dense|s2|masked|table"),
+static cl::opt<std::string> preset("preset",
+                                   cl::desc("causal|dense|s2|masked|table"),
                                    cl::init("causal"));
 static cl::opt<std::string> emit("emit", cl::desc("gpu|llvm|ptx"),
                                  cl::init("gpu"));
@@ -52,8 +53,7 @@ static cl::opt<bool> useTileBuilder(
     cl::desc("schedule the preset's pattern with s2::buildSchedule instead "
              "of the hand-made schedule"));
 static cl::opt<bool> timeIt("time", cl::desc("print build/lower times"));
-static cl::opt<std::string> output("o", cl::init("-"),
-                                   cl::desc("output file"));
+static cl::opt<std::string> output("o", cl::init("-"), cl::desc("output file"));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);

@@ -251,7 +251,9 @@ LogicalResult ScheduleOp::verifyRegions() {
   std::set<int64_t> tableIndices;
   int64_t numTables = 0;
   bool usesTables = false;
-  for (Operation &op : getScheduleBlock()) {
+  if (getBody().empty())
+    return success();
+  for (Operation &op : getBody().front()) {
     if (auto table = dyn_cast<TileTableOp>(op)) {
       ++numTables;
       if (!tableIndices.insert(table.getIndexAttr().getInt()).second)

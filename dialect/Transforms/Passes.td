@@ -109,9 +109,13 @@ def S2MergeQ : Pass<"s2-merge-q", "::mlir::ModuleOp"> {
     fraction of tensor-core work spent on hidden elements as a remark.
 
     ```mlir
-    s2.range from (t * 8 - 3) floordiv 4 to t * 2 + 2 masked
-    // after s2-merge-q (if every element is visible):
-    s2.range from (t * 8 - 3) floordiv 4 to t * 2 + 2 full
+    // s2-tile{block-m=128 block-n=64} on 64-token blocks, window 3:
+    s2.range from 2 * t - 2 to 2 * t - 1 masked
+    s2.range from 2 * t - 1 to 2 * t + 2 masked
+    // after s2-merge-q: the window's first key tile is seen only by the
+    // tile's upper query block; the others are seen by every row.
+    s2.range from 2 * t - 2 to 2 * t - 1 masked
+    s2.range from 2 * t - 1 to 2 * t + 2 full
     ```
   }];
   let options = [

@@ -53,8 +53,7 @@ void build(Built &b, const s2::Pattern &p, const s2::Schedule &s,
   b.info = buildForwardKernel(*b.module, p, s, cfg);
 }
 
-KernelConfig config(int64_t d, s2::DType dt, int64_t bm = 64,
-                    int64_t bn = 64) {
+KernelConfig config(int64_t d, s2::DType dt, int64_t bm = 64, int64_t bn = 64) {
   KernelConfig c;
   c.headDim = d;
   c.dtype = dt;
@@ -170,8 +169,7 @@ TEST(CodegenBuilder, UnsupportedSettingsFail) {
     Built b;
     build(b, p, s, config(96, s2::DType::BF16));
     EXPECT_TRUE(mlir::failed(b.info));
-    EXPECT_NE(b.diag.find("supports 64 and 128"), std::string::npos)
-        << b.diag;
+    EXPECT_NE(b.diag.find("supports 64 and 128"), std::string::npos) << b.diag;
   }
   {
     Built b;
@@ -190,9 +188,8 @@ TEST(CodegenBuilder, UnsupportedSettingsFail) {
     Built b;
     build(b, p, s, config(64, s2::DType::BF16));
     ASSERT_TRUE(mlir::succeeded(b.info));
-    mlir::ScopedDiagnosticHandler h(&b.ctx, [](mlir::Diagnostic &) {
-      return mlir::success();
-    });
+    mlir::ScopedDiagnosticHandler h(
+        &b.ctx, [](mlir::Diagnostic &) { return mlir::success(); });
     EXPECT_TRUE(mlir::failed(
         buildForwardKernel(*b.module, p, s, config(64, s2::DType::BF16))));
   }

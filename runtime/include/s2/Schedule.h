@@ -23,10 +23,19 @@
 // then only applies the causal diagonal and the sequence-end checks).
 //
 // Tables are used only for heads that have an explicit `blocks` rule, or
-// whose rules the closed-form builder cannot order into disjoint spans
-// (bounds whose order changes periodically, more than a few hundred phases,
-// dilated windows of more than 64 diagonals, or unions of progressions whose
-// joint period exceeds 4096 tiles).
+// whose rules the closed-form builder cannot order into disjoint spans:
+// bounds whose order changes periodically in t, more than 512 phases,
+// dilated windows of more than 64 diagonals, global sets of more than 2048
+// blocks, unions of progressions whose joint period exceeds 4096 tiles, and
+// causal strides over blocks finer than BLOCK_N with BLOCK_M < BLOCK_N when
+// no window covers the diagonal key tile and BLOCK_N / block does not
+// divide the stride (the diagonal tile's visibility then is not one bound).
+// Local, local + stride (S2), sink, dense, global and dilated rules, and
+// their unions and query-range scopes, are closed form. A span's bounds are
+// the same for every head of its group; only progression residues differ.
+//
+// Span order. Spans are listed by increasing key tiles; the kernel may visit
+// them in any order (the online softmax is order-independent).
 //
 //===----------------------------------------------------------------------===//
 
