@@ -23,6 +23,7 @@
 #include "codegen/KernelBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -384,6 +385,15 @@ private:
   Acc emitGroups(size_t gi);
   Acc emitPhases(const s2::HeadGroup &g, size_t pi);
   Acc emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph, Acc init);
+  SmallVector<SpanRT> computeSpans(const s2::HeadGroup &g, const s2::Phase &ph);
+
+public:
+  /// Test hook (see foldKeyTiles): the key tiles of (h, t) computed by the
+  /// kernel's own span arithmetic on constants, folded as it is built.
+  FailureOr<std::vector<int64_t>> foldTiles(int64_t head, int64_t tile,
+                                            int64_t numKeyTiles);
+
+private:
   Value tileOf(ArrayRef<SpanRT> spans, Value n);
   void issueKV(Value tile, Value stage, Value valid, SmallVector<Value> &toks);
   SmallVector<Value> computeS(Value stage);
@@ -1001,9 +1011,9 @@ void Emitter::accumulatePV(Acc &acc, ArrayRef<Value> p, Value stage) {
   }
 }
 
-Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
-                           Acc init) {
-  // ---- The spans of this phase, flattened: span i covers iterations
+SmallVector<SpanRT> Emitter::computeSpans(const s2::HeadGroup &g,
+                                          const s2::Phase &ph) {
+  // The spans of this phase, flattened: span i covers iterations
   // [start_i, start_i + count_i).
   SmallVector<SpanRT> spans;
   Value start = c(0);
@@ -1075,9 +1085,15 @@ Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
     start = add(start, rt.count);
     spans.push_back(rt);
   }
+  return spans;
+}
+
+Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
+                           Acc init) {
+  SmallVector<SpanRT> spans = computeSpans(g, ph);
   if (spans.empty())
     return init;
-  Value total = start;
+  Value total = add(spans.back().start, spans.back().count);
   bool anyMasked =
       llvm::any_of(spans, [](const SpanRT &s) { return s.span->masked; });
 
@@ -1216,7 +1232,72 @@ void Emitter::epilogue(const Acc &accIn) {
   }
 }
 
+FailureOr<std::vector<int64_t>>
+Emitter::foldTiles(int64_t head, int64_t tile, int64_t numKeyTiles) {
+  D = cfg.headDim;
+  BM = cfg.blockM;
+  BN = cfg.blockN;
+  h = c(head);
+  t = c(tile);
+  nkt = c(numKeyTiles);
+  auto constOf = [](Value v) -> std::optional<int64_t> {
+    if (auto cst = v.getDefiningOp<arith::ConstantIndexOp>())
+      return cst.value();
+    return std::nullopt;
+  };
+  std::vector<int64_t> out;
+  int64_t gi = s2::groupOf(sched, head);
+  if (gi < 0)
+    return out;
+  const s2::HeadGroup &g = sched.groups[size_t(gi)];
+  const s2::Phase *ph = nullptr;
+  for (const s2::Phase &p : g.phases)
+    if (tile >= p.tBegin && (p.tEnd < 0 || tile < p.tEnd)) {
+      ph = &p;
+      break;
+    }
+  if (!ph)
+    return out;
+  if (llvm::any_of(ph->spans, [](const s2::Span &sp) {
+        return sp.kind == s2::SpanKind::Table;
+      }))
+    return failure();
+  SmallVector<SpanRT> spans = computeSpans(g, *ph);
+  if (spans.empty())
+    return out;
+  std::optional<int64_t> total =
+      constOf(add(spans.back().start, spans.back().count));
+  if (!total)
+    return failure();
+  for (int64_t n = 0; n < *total; ++n) {
+    std::optional<int64_t> k = constOf(tileOf(spans, c(n)));
+    if (!k)
+      return failure();
+    out.push_back(*k);
+  }
+  return out;
+}
+
 } // namespace
+
+FailureOr<std::vector<int64_t>>
+foldKeyTiles(const s2::Pattern &pattern, const s2::Schedule &schedule,
+             const KernelConfig &config, int64_t head, int64_t tile,
+             int64_t numKeyTiles) {
+  MLIRContext ctx;
+  ctx.loadDialect<arith::ArithDialect, func::FuncDialect>();
+  OpBuilder ob(&ctx);
+  OwningOpRef<ModuleOp> m = ModuleOp::create(UnknownLoc::get(&ctx));
+  ob.setInsertionPointToEnd(m->getBody());
+  auto fn = func::FuncOp::create(ob, UnknownLoc::get(&ctx), "fold",
+                                 ob.getFunctionType({}, {}));
+  Block *body = fn.addEntryBlock();
+  ImplicitLocOpBuilder ib(UnknownLoc::get(&ctx), &ctx);
+  ib.setInsertionPointToEnd(body);
+  std::unique_ptr<KernelTarget> target = createMmaSyncTarget(config.dtype);
+  return Emitter(ib, pattern, schedule, config, *target)
+      .foldTiles(head, tile, numKeyTiles);
+}
 
 //===----------------------------------------------------------------------===//
 // Entry point

@@ -83,6 +83,15 @@ mlir::FailureOr<KernelInfo> buildForwardKernel(mlir::ModuleOp module,
 /// Empty when the schedule has no tables (the argument may then be null).
 std::vector<int32_t> packScheduleTables(const s2::Schedule &schedule);
 
+/// For tests: the key tiles that query tile `tile` of pattern head `head`
+/// visits, in visit order, computed by the kernel's own span arithmetic
+/// (the IR the kernel uses, built on constants and folded) for closed-form
+/// spans. Fails when a value does not fold (Table spans read memory).
+mlir::FailureOr<std::vector<int64_t>>
+foldKeyTiles(const s2::Pattern &pattern, const s2::Schedule &schedule,
+             const KernelConfig &config, int64_t head, int64_t tile,
+             int64_t numKeyTiles);
+
 /// The seam between the target-independent kernel structure and the
 /// instructions of one GPU generation. Fragments are 32-bit registers
 /// represented as vector<2xT> values (T = f16 or bf16); accumulators are

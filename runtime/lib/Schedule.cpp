@@ -26,7 +26,6 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
-#include <map>
 #include <numeric>
 
 namespace s2 {
@@ -137,7 +136,8 @@ Cmp compareBounds(const AffineBound &x, const AffineBound &y, int64_t t0,
     auto nonNeg = [&](long double s, long double o, int64_t m) -> int64_t {
       if (s <= 0)
         return t0;
-      return std::max<int64_t>(t0, (int64_t)std::ceil((m - o) / s) + 1);
+      long double v = std::ceil((m - o) / s) + 1;
+      return v > 1e15L ? kOpenEnd : std::max<int64_t>(t0, (int64_t)v);
     };
     int64_t ts = std::max(nonNeg(sx, ox, x.mul), nonNeg(sy, oy, y.mul));
     bool sameSlope = (__int128)x.a * x.mul * y.c == (__int128)y.a * y.mul * x.c;
@@ -150,6 +150,10 @@ Cmp compareBounds(const AffineBound &x, const AffineBound &y, int64_t t0,
     } else {
       long double need = (std::fabs((double)(ox - oy)) + x.mul + y.mul) /
                          std::fabs((double)(sx - sy));
+      if (need > 1e15L) {
+        res.kind = CmpKind::Fail;
+        return res;
+      }
       ts = std::max<int64_t>(ts, t0 + (int64_t)std::ceil(need) + 1);
       len = 1;
     }
@@ -810,18 +814,26 @@ bool buildHead(const Pattern &p, const TileConfig &tiles, int64_t h,
   return true;
 }
 
-/// Exact per-tile status from the oracle's block mask: 0 not visited,
-/// 1 visited and masked, 2 visited and full.
+/// Exact per-tile status from the oracle, one query tile at a time (the
+/// block rows of that tile only): 0 not visited, 1 visited and masked, 2
+/// visited and full.
 struct TileOracle {
   const Pattern &p;
-  int64_t bm, bn, b, nqb, nkb;
-  std::vector<uint8_t> mask;
-  TileOracle(const Pattern &p, const TileConfig &t, int64_t h, int64_t nqt,
-             int64_t nkt)
-      : p(p), bm(t.blockM), bn(t.blockN), b(p.block) {
-    nqb = ceilDiv(nqt * bm, b);
+  int64_t h, bm, bn, b, nkb;
+  int64_t rowBlock0 = 0;
+  std::vector<uint8_t> rows; // block rows of the current tile, nkb each
+  TileOracle(const Pattern &p, const TileConfig &t, int64_t h, int64_t nkt)
+      : p(p), h(h), bm(t.blockM), bn(t.blockN), b(p.block) {
     nkb = ceilDiv(nkt * bn, b);
-    mask = blockMask(p, h, nqb, nkb);
+  }
+  void setTile(int64_t t) {
+    int64_t q0 = t * bm, q1 = q0 + bm;
+    rowBlock0 = q0 / b;
+    int64_t n = ceilDiv(q1, b) - rowBlock0;
+    rows.assign(size_t(n * nkb), 0);
+    for (int64_t x = 0; x < n; ++x)
+      for (int64_t j = 0; j < nkb; ++j)
+        rows[size_t(x * nkb + j)] = blockVisible(p, h, rowBlock0 + x, j);
   }
   int status(int64_t t, int64_t k) const {
     int64_t q0 = t * bm, q1 = q0 + bm, k0 = k * bn, k1 = k0 + bn;
@@ -832,7 +844,7 @@ struct TileOracle {
         int64_t cLo = std::max(k0, j * b);
         if (p.causal && cLo > rHi - 1)
           continue; // every element causally hidden
-        if (mask[size_t(i * nkb + j)])
+        if (rows[size_t((i - rowBlock0) * nkb + j)])
           vis = true;
         else
           full = false;
@@ -849,15 +861,35 @@ int32_t addTable(Schedule &s, TileTable t) {
   return int32_t(s.tables.size() - 1);
 }
 
-void buildTableHead(const Pattern &p, const TileConfig &tiles, int64_t h,
-                    int64_t maxLen, Schedule &s, std::vector<Phase> &phases) {
+/// Limits on building one head's tables: block pairs evaluated, entries.
+constexpr int64_t kMaxTableWork = int64_t(1) << 30;
+constexpr int64_t kMaxTableEntries = int64_t(1) << 26;
+
+bool buildTableHead(const Pattern &p, const TileConfig &tiles, int64_t h,
+                    int64_t maxLen, Schedule &s, std::vector<Phase> &phases,
+                    std::string &error) {
   int64_t nqt = ceilDiv(maxLen, tiles.blockM),
           nkt = ceilDiv(maxLen, tiles.blockN);
-  TileOracle o(p, tiles, h, nqt, nkt);
+  int64_t blocks = ceilDiv(maxLen, p.block) + 2;
+  if (blocks * blocks > kMaxTableWork) {
+    error = "head " + std::to_string(h) + " needs a table, and one for " +
+            std::to_string(maxLen) + " tokens at block " +
+            std::to_string(p.block) +
+            " is too large to build: expected a shorter table length";
+    return false;
+  }
+  TileOracle o(p, tiles, h, nkt);
   TileTable full, masked;
   full.rowPtr = {0};
   masked.rowPtr = {0};
   for (int64_t t = 0; t < nqt; ++t) {
+    o.setTile(t);
+    if (int64_t(full.cols.size() + masked.cols.size()) > kMaxTableEntries) {
+      error = "the table of head " + std::to_string(h) + " exceeds " +
+              std::to_string(kMaxTableEntries) +
+              " entries: expected a shorter table length";
+      return false;
+    }
     for (int64_t k = 0; k < nkt; ++k) {
       int st = o.status(t, k);
       if (st == 2)
@@ -885,6 +917,7 @@ void buildTableHead(const Pattern &p, const TileConfig &tiles, int64_t h,
   phases.clear();
   if (!ph.spans.empty())
     phases.push_back(std::move(ph));
+  return true;
 }
 
 bool phasesEqualUpToResidue(const std::vector<Phase> &x,
@@ -960,7 +993,8 @@ bool buildSchedule(const Pattern &p, const TileConfig &tiles, Schedule &out,
   for (int64_t h = 0; h < p.heads; ++h) {
     bool closed = buildHead(p, tiles, h, perHead[size_t(h)]);
     if (!closed) {
-      buildTableHead(p, tiles, h, maxLen, s, perHead[size_t(h)]);
+      if (!buildTableHead(p, tiles, h, maxLen, s, perHead[size_t(h)], error))
+        return false;
       s.maxSeqLen = maxLen;
     }
   }

@@ -524,6 +524,17 @@ TEST(Schedule, RejectsUnsupportedTiles) {
   EXPECT_NE(err.find("tile size 48"), std::string::npos) << err;
   p.heads = 0;
   EXPECT_FALSE(buildSchedule(p, TileConfig(), s, err));
+  // Tables are bounded: a blocks rule at 2^28 tokens of 16-token blocks.
+  Pattern q;
+  q.name = "b";
+  q.heads = 1;
+  q.kvHeads = 1;
+  q.block = 16;
+  Rule r = makeRule(q, RuleKind::Blocks);
+  r.blocks = {{1, 0}};
+  q.rules = {r};
+  EXPECT_FALSE(buildSchedule(q, TileConfig{64, 64, int64_t(1) << 28}, s, err));
+  EXPECT_NE(err.find("too large to build"), std::string::npos) << err;
 }
 
 TEST(Schedule, ChooseTilesPicksSupportedSizes) {
