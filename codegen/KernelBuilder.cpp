@@ -1232,8 +1232,8 @@ void Emitter::epilogue(const Acc &accIn) {
   }
 }
 
-FailureOr<std::vector<int64_t>>
-Emitter::foldTiles(int64_t head, int64_t tile, int64_t numKeyTiles) {
+FailureOr<std::vector<int64_t>> Emitter::foldTiles(int64_t head, int64_t tile,
+                                                   int64_t numKeyTiles) {
   D = cfg.headDim;
   BM = cfg.blockM;
   BN = cfg.blockN;
@@ -1280,10 +1280,11 @@ Emitter::foldTiles(int64_t head, int64_t tile, int64_t numKeyTiles) {
 
 } // namespace
 
-FailureOr<std::vector<int64_t>>
-foldKeyTiles(const s2::Pattern &pattern, const s2::Schedule &schedule,
-             const KernelConfig &config, int64_t head, int64_t tile,
-             int64_t numKeyTiles) {
+FailureOr<std::vector<int64_t>> foldKeyTiles(const s2::Pattern &pattern,
+                                             const s2::Schedule &schedule,
+                                             const KernelConfig &config,
+                                             int64_t head, int64_t tile,
+                                             int64_t numKeyTiles) {
   MLIRContext ctx;
   ctx.loadDialect<arith::ArithDialect, func::FuncDialect>();
   OpBuilder ob(&ctx);
@@ -1353,9 +1354,17 @@ static LogicalResult checkSupported(Location loc, const s2::Pattern &p,
                           << s2::dtypeName(p.dtype)
                           << "' but the kernel is built for '"
                           << s2::dtypeName(c.dtype) << "'";
+  // Explicit block lists are compared element by element, and only in
+  // masked spans.
+  bool anyMasked = false;
+  for (const s2::HeadGroup &g : s.groups)
+    for (const s2::Phase &ph : g.phases)
+      for (const s2::Span &sp : ph.spans)
+        anyMasked |= sp.masked;
   for (const s2::Rule &r : p.rules) {
-    if ((r.kind == s2::RuleKind::Blocks && r.blocks.size() > 64) ||
-        (r.kind == s2::RuleKind::Global && r.set.size() > 64))
+    if (anyMasked &&
+        ((r.kind == s2::RuleKind::Blocks && r.blocks.size() > 64) ||
+         (r.kind == s2::RuleKind::Global && r.set.size() > 64)))
       return emitError(loc)
              << "rule at " << r.loc.line << ":" << r.loc.col
              << " lists more than 64 blocks; per-element masks support at "

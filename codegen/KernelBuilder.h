@@ -87,10 +87,11 @@ std::vector<int32_t> packScheduleTables(const s2::Schedule &schedule);
 /// visits, in visit order, computed by the kernel's own span arithmetic
 /// (the IR the kernel uses, built on constants and folded) for closed-form
 /// spans. Fails when a value does not fold (Table spans read memory).
-mlir::FailureOr<std::vector<int64_t>>
-foldKeyTiles(const s2::Pattern &pattern, const s2::Schedule &schedule,
-             const KernelConfig &config, int64_t head, int64_t tile,
-             int64_t numKeyTiles);
+mlir::FailureOr<std::vector<int64_t>> foldKeyTiles(const s2::Pattern &pattern,
+                                                   const s2::Schedule &schedule,
+                                                   const KernelConfig &config,
+                                                   int64_t head, int64_t tile,
+                                                   int64_t numKeyTiles);
 
 /// The seam between the target-independent kernel structure and the
 /// instructions of one GPU generation. Fragments are 32-bit registers

@@ -52,6 +52,10 @@ static cl::opt<bool> useTileBuilder(
     "tile-builder",
     cl::desc("schedule the preset's pattern with s2::buildSchedule instead "
              "of the hand-made schedule"));
+static cl::opt<std::string>
+    patternOut("pattern-out",
+               cl::desc("also write the pattern (s2::serializePattern) here"),
+               cl::init(""));
 static cl::opt<bool> timeIt("time", cl::desc("print build/lower times"));
 static cl::opt<std::string> output("o", cl::init("-"), cl::desc("output file"));
 
@@ -76,6 +80,16 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  if (!patternOut.empty()) {
+    std::string err;
+    auto pf = mlir::openOutputFile(patternOut, &err);
+    if (!pf) {
+      llvm::errs() << "error: " << err << "\n";
+      return 1;
+    }
+    pf->os() << s2::serializePattern(pattern);
+    pf->keep();
+  }
   if (useTileBuilder) {
     s2::TileConfig tiles;
     tiles.blockM = blockM;

@@ -241,6 +241,25 @@ TEST(CodegenBuilder, UnsupportedSettingsFail) {
     EXPECT_NE(b.diag.find("do not match kernel tiles"), std::string::npos);
   }
   {
+    // Long explicit block lists: fine in full spans, rejected where the
+    // kernel would have to compare them per element.
+    s2::Pattern g = p;
+    s2::Rule glob = presets::ruleForAll(g, s2::RuleKind::Global);
+    for (int64_t x = 0; x < 65; ++x)
+      glob.set.push_back(x);
+    g.rules.push_back(glob);
+    Built full;
+    build(full, g, s, config(64, s2::DType::BF16));
+    EXPECT_TRUE(mlir::succeeded(full.info)) << full.diag;
+    s2::Schedule masked = s;
+    masked.groups[0].phases[0].spans[0].masked = true;
+    Built b;
+    build(b, g, masked, config(64, s2::DType::BF16));
+    EXPECT_TRUE(mlir::failed(b.info));
+    EXPECT_NE(b.diag.find("at most 64 explicit blocks"), std::string::npos)
+        << b.diag;
+  }
+  {
     // Two kernels of the same configuration in one module.
     Built b;
     build(b, p, s, config(64, s2::DType::BF16));
