@@ -82,10 +82,7 @@ struct ConvertS2ToGPU : public s2c::impl::ConvertS2ToGPUBase<ConvertS2ToGPU> {
       cfg.headDim = headDim > 0           ? int64_t(headDim)
                     : pattern.headDim > 0 ? pattern.headDim
                                           : 128;
-      cfg.blockM = schedule.tiles.blockM;
-      cfg.blockN = schedule.tiles.blockN;
-      cfg.numWarps = cfg.blockM / 16;
-      cfg.stages = 2;
+      s2c::applyScheduleTiles(cfg, schedule);
       if (failed(s2c::buildForwardKernel(module, pattern, schedule, cfg)))
         return signalPassFailure();
     }

@@ -50,6 +50,12 @@ namespace s2c {
 
 KernelTarget::~KernelTarget() = default;
 
+void applyScheduleTiles(KernelConfig &config, const s2::Schedule &schedule) {
+  config.blockM = schedule.tiles.blockM;
+  config.blockN = schedule.tiles.blockN;
+  config.numWarps = config.blockM / 16;
+}
+
 const char *targetName(KernelConfig::Target target) {
   return target == KernelConfig::Target::Sm90a ? "sm_90a" : "sm_80";
 }

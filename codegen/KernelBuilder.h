@@ -60,6 +60,10 @@ struct KernelInfo {
   int64_t sharedBytes = 0;
 };
 
+/// Takes the tile sizes (and the warps they imply: 16 query rows a warp)
+/// from the schedule, which owns them.
+void applyScheduleTiles(KernelConfig &config, const s2::Schedule &schedule);
+
 /// Printable name of a target ("sm_80", "sm_90a").
 const char *targetName(KernelConfig::Target target);
 /// The kernel name buildForwardKernel gives a configuration, e.g.

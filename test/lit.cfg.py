@@ -20,9 +20,10 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
-tool_dirs = [config.s2c_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["s2c", "s2-opt", "FileCheck", "not",
-                                    "count"], tool_dirs)
+tool_dirs = [config.s2c_tools_dir, os.path.join(config.s2c_obj_root, "runtime"),
+             config.llvm_tools_dir]
+llvm_config.add_tool_substitutions(["s2c", "s2-opt", "s2-kgen", "s2-bundle",
+                                    "FileCheck", "not", "count"], tool_dirs)
 
 # ptxas: present on CI machines. With CI=true a missing ptxas fails the PTX
 # tests (they are then not marked UNSUPPORTED) instead of skipping them.

@@ -1,9 +1,8 @@
 //===- Pipeline.cpp - The s2c compilation pipeline ------------------------===//
 //
-// The stops of `s2c compile` and the body of `s2c inspect`. Later stages are
-// linked in when their libraries exist in the build (S2C_HAVE_MLIRGEN,
-// S2C_HAVE_INSPECT, set by CMake); otherwise their stops fail with a clear
-// "not available in this build" error instead of crashing.
+// The stops of `s2c compile` and the body of `s2c inspect`: the frontend,
+// MLIRGen, the s2 passes (s2-analyze, s2-tile, s2-merge-q), convert-s2-to-gpu,
+// the lowering to LLVM/PTX and the bundle writer, strung together.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,14 +17,17 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
-#ifdef S2C_HAVE_MLIRGEN
-#include "compiler/MLIRGen/MLIRGen.h"
-#endif
-#ifdef S2C_HAVE_INSPECT
+#include "codegen/BundleWriter.h"
+#include "codegen/Lowering.h"
+#include "codegen/Passes.h"
 #include "compiler/Inspect/Inspect.h"
 #include "compiler/Inspect/SchedulePrinter.h"
+#include "compiler/MLIRGen/MLIRGen.h"
+#include "dialect/Transforms/Passes.h"
+#include "s2/Bundle.h"
 #include "s2/Schedule.h"
-#endif
+
+#include "mlir/Pass/PassManager.h"
 
 using namespace s2c;
 using llvm::failure;
@@ -120,42 +122,111 @@ LogicalResult s2c::emitAst(llvm::ArrayRef<ParsedPattern> patterns,
   return success();
 }
 
-LogicalResult s2c::emitMlir(mlir::MLIRContext &context,
-                            llvm::ArrayRef<ParsedPattern> patterns,
-                            llvm::StringRef fileName, llvm::raw_ostream &os) {
-#ifdef S2C_HAVE_MLIRGEN
+/// The s2 dialect module of the selected patterns.
+static mlir::OwningOpRef<mlir::ModuleOp>
+buildModule(mlir::MLIRContext &context, llvm::ArrayRef<ParsedPattern> patterns,
+            llvm::StringRef fileName) {
   std::vector<s2::Pattern> resolved;
   for (const ParsedPattern &pp : patterns)
     resolved.push_back(pp.pattern);
+  return mlirGen(context, resolved, fileName);
+}
+
+LogicalResult s2c::emitMlir(mlir::MLIRContext &context,
+                            llvm::ArrayRef<ParsedPattern> patterns,
+                            llvm::StringRef fileName, llvm::raw_ostream &os) {
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlirGen(context, resolved, fileName);
+      buildModule(context, patterns, fileName);
   if (!module)
     return failure();
   module->print(os);
   os << "\n";
   return success();
-#else
-  (void)patterns;
-  (void)os;
-  mlir::emitError(mlir::FileLineColLoc::get(&context, fileName, 0, 0),
-                  "'--emit=mlir' is not available in this build (the s2 "
-                  "dialect's MLIRGen, compiler/MLIRGen, is not built)");
-  return failure();
-#endif
 }
 
-/// The stops after mlir are not built yet.
-static LogicalResult unavailableStop(mlir::Location loc, EmitStop stop) {
-#ifdef S2C_HAVE_MLIRGEN
-  const char *available = "ast, mlir";
-#else
-  const char *available = "ast";
-#endif
-  mlir::emitError(loc, "'--emit=" + emitStopName(stop) +
-                           "' is not available in this build yet; available "
-                           "stops: " +
-                           available);
-  return failure();
+/// Runs the analyses (errors only: empty rows), s2-tile and s2-merge-q.
+static LogicalResult tile(mlir::ModuleOp module, const CompileOptions &opts) {
+  mlir::PassManager pm(module.getContext());
+  S2AnalyzeOptions analyze;
+  analyze.emitStats = false;
+  analyze.emitCoverage = false;
+  pm.addPass(createS2Analyze(analyze));
+  S2TileOptions tileOptions;
+  tileOptions.blockM = opts.blockM;
+  tileOptions.blockN = opts.blockN;
+  tileOptions.maxSeqLen = opts.maxSeqLen;
+  pm.addPass(createS2Tile(tileOptions));
+  S2MergeQOptions mergeQ;
+  mergeQ.emitRemarks = false;
+  pm.addPass(createS2MergeQ(mergeQ));
+  return pm.run(module);
+}
+
+static std::optional<KernelConfig::Target> parseTarget(llvm::StringRef name) {
+  if (name == "sm_80")
+    return KernelConfig::Target::Sm80;
+  if (name == "sm_90a")
+    return KernelConfig::Target::Sm90a;
+  return std::nullopt;
+}
+
+static std::optional<s2::DType> parseDType(llvm::StringRef name) {
+  if (name == "bf16")
+    return s2::DType::BF16;
+  if (name == "f16" || name == "fp16")
+    return s2::DType::F16;
+  return std::nullopt;
+}
+
+/// Checks the variant options, naming what is supported.
+static LogicalResult checkVariants(mlir::Location loc,
+                                   const CompileOptions &opts) {
+  for (const std::string &t : opts.targets)
+    if (!parseTarget(t))
+      return mlir::emitError(loc, "unknown target '" + t +
+                                      "'; supported targets: sm_80, sm_90a");
+  for (const std::string &d : opts.dtypes)
+    if (!parseDType(d))
+      return mlir::emitError(loc, "unsupported dtype '" + d +
+                                      "'; supported: bf16, f16");
+  for (int64_t h : opts.headDims)
+    if (h != 64 && h != 128)
+      return mlir::emitError(loc, "unsupported head dim " + llvm::Twine(h) +
+                                      "; supported: 64, 128");
+  return success();
+}
+
+/// convert-s2-to-gpu for the first requested variant.
+static LogicalResult toGpu(mlir::ModuleOp module, const CompileOptions &opts,
+                           KernelConfig::Target &target) {
+  ConvertS2ToGPUOptions gpu;
+  if (!opts.targets.empty())
+    gpu.target = opts.targets.front();
+  if (!opts.dtypes.empty())
+    gpu.dtype = opts.dtypes.front() == "fp16" ? "f16" : opts.dtypes.front();
+  if (!opts.headDims.empty())
+    gpu.headDim = opts.headDims.front();
+  target = *parseTarget(gpu.target);
+  mlir::PassManager pm(module.getContext());
+  pm.addPass(createConvertS2ToGPU(gpu));
+  return pm.run(module);
+}
+
+static LogicalResult emitBundle(mlir::ModuleOp module,
+                                const CompileOptions &opts,
+                                llvm::raw_ostream &os) {
+  VariantOptions variants;
+  for (const std::string &t : opts.targets)
+    variants.targets.push_back(*parseTarget(t));
+  for (const std::string &d : opts.dtypes)
+    variants.dtypes.push_back(*parseDType(d));
+  variants.headDims = opts.headDims;
+  variants.cubin = opts.cubin;
+  mlir::FailureOr<s2::Bundle> bundle = buildBundle(module, variants);
+  if (failed(bundle))
+    return failure();
+  os << s2::writeBundle(*bundle);
+  return success();
 }
 
 LogicalResult s2c::compileBuffer(llvm::SourceMgr &sourceMgr,
@@ -168,27 +239,49 @@ LogicalResult s2c::compileBuffer(llvm::SourceMgr &sourceMgr,
   llvm::StringRef fileName =
       sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())
           ->getBufferIdentifier();
-  switch (options.emit) {
-  case EmitStop::Ast:
+  if (options.emit == EmitStop::Ast)
     return emitAst(*patterns, os);
-  case EmitStop::Mlir:
+  if (options.emit == EmitStop::Mlir)
     return emitMlir(context, *patterns, fileName, os);
-  case EmitStop::Tiled:
-  case EmitStop::Gpu:
-  case EmitStop::Llvm:
-  case EmitStop::Ptx:
-  case EmitStop::Bundle:
-    return unavailableStop(fileLoc(sourceMgr, context), options.emit);
-  }
-  return failure();
-}
 
-bool s2c::hasInspector() {
-#ifdef S2C_HAVE_INSPECT
-  return true;
-#else
-  return false;
-#endif
+  if (failed(checkVariants(fileLoc(sourceMgr, context), options)))
+    return failure();
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      buildModule(context, *patterns, fileName);
+  if (!module || failed(tile(*module, options)))
+    return failure();
+  if (options.emit == EmitStop::Tiled) {
+    module->print(os);
+    os << "\n";
+    return success();
+  }
+  if (options.emit == EmitStop::Bundle)
+    return emitBundle(*module, options, os);
+
+  KernelConfig::Target target;
+  if (failed(toGpu(*module, options, target)))
+    return failure();
+  switch (options.emit) {
+  case EmitStop::Gpu:
+    module->print(os);
+    os << "\n";
+    return success();
+  case EmitStop::Llvm:
+    if (failed(lowerToLLVMDialect(*module, target)))
+      return failure();
+    module->print(os);
+    os << "\n";
+    return success();
+  case EmitStop::Ptx: {
+    mlir::FailureOr<std::string> ptx = lowerToPTX(*module, target);
+    if (failed(ptx))
+      return failure();
+    os << *ptx;
+    return success();
+  }
+  default:
+    return failure();
+  }
 }
 
 LogicalResult s2c::inspectBuffer(llvm::SourceMgr &sourceMgr,
@@ -211,7 +304,6 @@ LogicalResult s2c::inspectBuffer(llvm::SourceMgr &sourceMgr,
                         "; choose one with '--pattern NAME'");
     return failure();
   }
-#ifdef S2C_HAVE_INSPECT
   InspectOptions inspectOptions;
   inspectOptions.seqLen = options.seqLen;
   bool ok = true;
@@ -238,11 +330,4 @@ LogicalResult s2c::inspectBuffer(llvm::SourceMgr &sourceMgr,
           writeSvg(patterns->front().pattern, options.seqLen, *options.svgOut)))
     ok = false;
   return success(ok);
-#else
-  (void)os;
-  mlir::emitError(fileLoc(sourceMgr, context),
-                  "'s2c inspect' is not available in this build (the "
-                  "inspector, compiler/Inspect, is not built)");
-  return failure();
-#endif
 }

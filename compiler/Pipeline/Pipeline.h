@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace llvm {
 class SourceMgr;
@@ -44,6 +45,22 @@ struct CompileOptions {
   EmitStop emit = EmitStop::Bundle;
   /// Compile only the pattern of this name (empty: all patterns).
   std::string patternName;
+  /// Kernel variants: targets ("sm_80", "sm_90a"), dtypes ("bf16", "f16")
+  /// and head dims. The gpu, llvm and ptx stops build one kernel, from the
+  /// first entry of each list (defaults: sm_80, the pattern's dtype else
+  /// bf16, the pattern's head dim else 128); a bundle holds every
+  /// combination (defaults: both targets, the pattern's settings else every
+  /// supported value).
+  std::vector<std::string> targets;
+  std::vector<std::string> dtypes;
+  std::vector<int64_t> headDims;
+  /// Tile sizes for s2-tile (0: the cost model's choice) and the longest key
+  /// length table-backed schedules are built for (0: the default).
+  int64_t blockM = 0;
+  int64_t blockN = 0;
+  int64_t maxSeqLen = 0;
+  /// Put cubins next to the PTX in bundles when ptxas is installed.
+  bool cubin = true;
 };
 
 struct InspectDriverOptions {
@@ -79,9 +96,6 @@ llvm::LogicalResult emitAst(llvm::ArrayRef<ParsedPattern> patterns,
 llvm::LogicalResult emitMlir(mlir::MLIRContext &context,
                              llvm::ArrayRef<ParsedPattern> patterns,
                              llvm::StringRef fileName, llvm::raw_ostream &os);
-
-/// True when this build has the inspector (compiler/Inspect).
-bool hasInspector();
 
 /// `s2c inspect`: statistics and ASCII pictures of every selected pattern,
 /// and the SVG picture when `options.svgOut` is set (then the file, or the

@@ -17,6 +17,7 @@
 #include "mlir/Support/ToolUtilities.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -37,7 +38,7 @@ namespace {
 /// Options shared by both subcommands.
 struct CommonOptions {
   std::string input;
-  std::string output = "-";
+  std::string output; // empty: stdout
   std::string patternName;
   bool splitInputFile = false;
   bool verifyDiagnostics = false;
@@ -47,7 +48,7 @@ void addCommonOptions(CLI::App &cmd, CommonOptions &opts) {
   cmd.add_option("file", opts.input, "Pattern file (.s2); '-' reads stdin")
       ->required();
   cmd.add_option("-o,--output", opts.output,
-                 "Output file; '-' (the default) writes to stdout");
+                 "Output file; '-' writes to stdout (the default, except for bundles: NAME.s2m)");
   cmd.add_option("--pattern", opts.patternName,
                  "Only the pattern of this name (default: all)");
   cmd.add_flag("--split-input-file", opts.splitInputFile,
@@ -72,7 +73,8 @@ template <typename Body> int runChunks(const CommonOptions &opts, Body body) {
     return 1;
   }
   std::unique_ptr<llvm::ToolOutputFile> output =
-      mlir::openOutputFile(opts.output, &errorMessage);
+      mlir::openOutputFile(opts.output.empty() ? "-" : opts.output,
+                           &errorMessage);
   if (!output) {
     printError(fmt::format("cannot open output file '{}': {}", opts.output,
                            errorMessage));
@@ -120,6 +122,31 @@ int main(int argc, char **argv) {
   compile->add_option("--emit", emit,
                       "Where to stop: " + s2c::emitStopNames() +
                           " (default: bundle)");
+  s2c::CompileOptions options;
+  bool noCubin = false;
+  compile
+      ->add_option("--target", options.targets,
+                   "Kernel targets: sm_80, sm_90a (comma-separated; default: "
+                   "both in a bundle, sm_80 for gpu/llvm/ptx)")
+      ->delimiter(',');
+  compile
+      ->add_option("--dtype", options.dtypes,
+                   "Element types: bf16, f16 (default: the pattern's, else "
+                   "both in a bundle)")
+      ->delimiter(',');
+  compile
+      ->add_option("--head-dim", options.headDims,
+                   "Head dims: 64, 128 (default: the pattern's, else both in "
+                   "a bundle)")
+      ->delimiter(',');
+  compile->add_option("--block-m", options.blockM,
+                      "Query rows per kernel tile (default: cost model)");
+  compile->add_option("--block-n", options.blockN,
+                      "Keys per kernel step (default: cost model)");
+  compile->add_option("--max-seq-len", options.maxSeqLen,
+                      "Longest key length table-backed schedules support");
+  compile->add_flag("--no-cubin", noCubin,
+                    "Bundle PTX only, even when ptxas is installed");
 
   CommonOptions inspectOpts;
   s2c::InspectDriverOptions inspect;
@@ -151,9 +178,19 @@ int main(int argc, char **argv) {
                              emit, s2c::emitStopNames()));
       return 1;
     }
-    s2c::CompileOptions options;
     options.emit = *stop;
     options.patternName = compileOpts.patternName;
+    options.cubin = !noCubin;
+    // A bundle is binary: without -o it goes to NAME.s2m, never a terminal.
+    if (options.emit == s2c::EmitStop::Bundle && compileOpts.output.empty()) {
+      if (compileOpts.input == "-") {
+        printError("a bundle read from stdin needs '-o FILE' ('-o -' writes "
+                   "it to stdout)");
+        return 1;
+      }
+      compileOpts.output =
+          llvm::sys::path::stem(compileOpts.input).str() + ".s2m";
+    }
     return runChunks(compileOpts, [&](llvm::SourceMgr &sourceMgr,
                                       mlir::MLIRContext &context,
                                       llvm::raw_ostream &os) {
