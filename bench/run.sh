@@ -2,7 +2,7 @@
 # The benchmark, on the lent GPU machine: builds the runtime alone (no MLIR),
 # then times s2c's kernels against torch SDPA (FlashAttention-2 and cuDNN
 # backends) and FlexAttention. Bundles are compiled beforehand with s2c on a
-# machine with MLIR (bench/make_bundles.sh) and carried along.
+# machine with MLIR (bench/compile-bundles.sh) and carried along.
 #
 #   bench/run.sh BUNDLE_DIR [bench.py options]
 set -uo pipefail

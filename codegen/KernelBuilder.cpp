@@ -367,6 +367,17 @@ private:
         .getShuffleResult();
   }
 
+  /// Start row and length of this CTA's sequence in the tensor of `len`:
+  /// cu[b] and cu[b + 1] - cu[b] when the cu_seqlens argument `cu` is
+  /// non-null (packed), else 0 and the `len` argument.
+  std::pair<Value, Value> seqBounds(Arg cu, Arg len);
+  /// Offsets (elements) of this CTA's query row 0 in o and in lse, and the
+  /// query length, from the kernel arguments.
+  struct QueryOut {
+    Value oBase, lseBase, sq;
+  };
+  QueryOut queryOut();
+
   /// A memref<?xT> over a generic pointer argument (a descriptor with offset
   /// 0, unit stride and an unknown size), so that nvgpu/vector/memref ops
   /// can address global memory through the !llvm.ptr ABI parameters.
@@ -424,9 +435,10 @@ private:
   Value tid, warp, lane, grp, tig;
   Value h, tensorHead, kvh;
   Value qG, kG, vG, oG, lseG, tablesG, lseOn;
-  Value qBase, kBase, vBase, oBase, lseBase;
+  Value bz;
+  Value qBase, kBase, vBase;
   Value qss, kss, vss, oss;
-  Value sqb, skb, delta, nkt, t;
+  Value skb, nkt, t;
   Value scaleLog2;
   Value qS, kS, vS;
   SmallVector<SmallVector<Value, 4>> qFrag;
@@ -466,6 +478,37 @@ Value Emitter::asMemRef(Value ptr, Type elem) {
   auto memTy = MemRefType::get({ShapedType::kDynamic}, elem);
   return UnrealizedConversionCastOp::create(ib, TypeRange{memTy}, ValueRange{d})
       .getResult(0);
+}
+
+std::pair<Value, Value> Emitter::seqBounds(Arg cu, Arg len) {
+  Type idxTy = ib.getIndexType();
+  Value packed = isNonNull(fn.getArgument(cu));
+  SmallVector<Value> r = emitIf(
+      packed, {idxTy, idxTy},
+      [&]() -> SmallVector<Value> {
+        Value m = asMemRef(fn.getArgument(cu), ib.getI32Type());
+        Value s0 = toIndex(memref::LoadOp::create(ib, m, ValueRange{bz}));
+        Value s1 =
+            toIndex(memref::LoadOp::create(ib, m, ValueRange{add(bz, c(1))}));
+        return {s0, sub(s1, s0)};
+      },
+      [&]() -> SmallVector<Value> {
+        return {c(0), toIndex(fn.getArgument(len))};
+      });
+  return {r[0], r[1]};
+}
+
+Emitter::QueryOut Emitter::queryOut() {
+  auto idxArg = [&](Arg a) { return toIndex(fn.getArgument(a)); };
+  auto [qRow0, sq] = seqBounds(ArgCuQ, ArgSq);
+  Value qBatch = sel(isNonNull(fn.getArgument(ArgCuQ)), c(0), bz);
+  QueryOut out;
+  out.oBase = add(add(mul(qBatch, idxArg(ArgOsb)), mul(qRow0, oss)),
+                  mul(tensorHead, idxArg(ArgOsh)));
+  out.lseBase = add(
+      add(mul(qBatch, idxArg(ArgLsb)), mul(tensorHead, idxArg(ArgLsh))), qRow0);
+  out.sq = sq;
+  return out;
 }
 
 Value Emitter::isNonNull(Value ptr) {
@@ -587,7 +630,7 @@ void Emitter::emit(gpu::GPUFuncOp func) {
   tig = ib.createOrFold<arith::RemUIOp>(lane, c(4));
   Value bx = gpu::BlockIdOp::create(ib, gpu::Dimension::x);
   Value by = gpu::BlockIdOp::create(ib, gpu::Dimension::y);
-  Value bz = gpu::BlockIdOp::create(ib, gpu::Dimension::z);
+  bz = gpu::BlockIdOp::create(ib, gpu::Dimension::z);
 
   // ---- Heads: pattern head h, tensor head, KV tensor head.
   Value headOffset = idxArg(ArgHeadOffset);
@@ -597,26 +640,8 @@ void Emitter::emit(gpu::GPUFuncOp func) {
   kvh = sub(floorDiv(h, c(g)), floorDiv(headOffset, c(g)));
 
   // ---- Sequences (packed when cu_seqlens is non-null).
-  Type idxTy = ib.getIndexType();
-  auto seqBounds = [&](Arg cu, Arg len) -> std::pair<Value, Value> {
-    Value packed = isNonNull(arg(cu));
-    SmallVector<Value> r = emitIf(
-        packed, {idxTy, idxTy},
-        [&]() -> SmallVector<Value> {
-          Value m = asMemRef(arg(cu), ib.getI32Type());
-          Value s0 = toIndex(memref::LoadOp::create(ib, m, ValueRange{bz}));
-          Value s1 =
-              toIndex(memref::LoadOp::create(ib, m, ValueRange{add(bz, c(1))}));
-          return {s0, sub(s1, s0)};
-        },
-        [&]() -> SmallVector<Value> {
-          return {c(0), idxArg(len)};
-        });
-    return {r[0], r[1]};
-  };
-  auto [qRow0, sqLen] = seqBounds(ArgCuQ, ArgSq);
+  auto [qRow0, sqb] = seqBounds(ArgCuQ, ArgSq);
   auto [kRow0, skLen] = seqBounds(ArgCuK, ArgSk);
-  sqb = sqLen;
   skb = skLen;
   Value qBatch = sel(isNonNull(arg(ArgCuQ)), c(0), bz);
   Value kBatch = sel(isNonNull(arg(ArgCuK)), c(0), bz);
@@ -626,20 +651,16 @@ void Emitter::emit(gpu::GPUFuncOp func) {
   oss = idxArg(ArgOss);
   qBase = add(add(mul(qBatch, idxArg(ArgQsb)), mul(qRow0, qss)),
               mul(tensorHead, idxArg(ArgQsh)));
-  oBase = add(add(mul(qBatch, idxArg(ArgOsb)), mul(qRow0, oss)),
-              mul(tensorHead, idxArg(ArgOsh)));
   kBase = add(add(mul(kBatch, idxArg(ArgKsb)), mul(kRow0, kss)),
               mul(kvh, idxArg(ArgKsh)));
   vBase = add(add(mul(kBatch, idxArg(ArgVsb)), mul(kRow0, vss)),
               mul(kvh, idxArg(ArgVsh)));
-  lseBase = add(
-      add(mul(qBatch, idxArg(ArgLsb)), mul(tensorHead, idxArg(ArgLsh))), qRow0);
   scaleLog2 = arg(ArgScaleLog2);
 
   // ---- Query tile (bottom-right aligned, heaviest first).
   nkt = ceilDiv(skb, c(BN));
   Value tEnd = ceilDiv(skb, c(BM));
-  delta = sub(skb, sqb);
+  Value delta = sub(skb, sqb);
   Value tBegin = floorDiv(delta, c(BM));
   t = sub(sub(tEnd, c(1)), bx);
   Value active = cmp(arith::CmpIPredicate::sge, t, tBegin);
@@ -1197,6 +1218,12 @@ Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
 
 void Emitter::epilogue(const Acc &accIn) {
   Acc acc = accIn;
+  // The output offsets are recomputed from the arguments here instead of
+  // being kept from the prologue: 64-bit values live across the key loop
+  // made ptxas spill them (sm_90a, bigbird example).
+  QueryOut q = queryOut();
+  Value oBase = q.oBase, lseBase = q.lseBase, sqb = q.sq;
+  Value delta = sub(skb, sqb);
   Value zero = cf(0.0), ninf = negInf();
   Value ln2 = cf(0.69314718055994530942);
   for (int64_t hr = 0; hr < 2; ++hr) {

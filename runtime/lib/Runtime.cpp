@@ -363,7 +363,11 @@ s2rt_status prepareLocked(const Driver &d, s2rt_bundle *bundle, int device) {
       if (s != S2RT_SUCCESS)
         return bail(s);
       st.modules.push_back(m);
-      if (k.sharedBytes > 48 * 1024) {
+      // Opt in for every kernel with dynamic shared memory: the kernel's
+      // static shared memory counts against the same 48 KiB default, so
+      // exactly 48 KiB of dynamic memory already fails to launch without it
+      // (seen on an H200, 2026-11-26).
+      if (k.sharedBytes > 0) {
         CUresult r = d.cuFuncSetAttribute(
             fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, k.sharedBytes);
         if (r != CUDA_SUCCESS)

@@ -495,8 +495,10 @@ def run_sanitizers(entries, log, timeout=240):
         except subprocess.TimeoutExpired:
             results.append({"tool": t, "status": "fail",
                             "reason": f"timeout after {timeout}s"})
-        log(f"compute-sanitizer {t}: {results[-1]['status']} "
-            f"({results[-1].get('errors')} errors)")
+        res = results[-1]
+        found = (f"{res.get('hazards')} hazards" if t == "racecheck"
+                 else f"{res.get('errors')} errors")
+        log(f"compute-sanitizer {t}: {res['status']} ({found})")
     return results
 
 

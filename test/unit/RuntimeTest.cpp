@@ -523,7 +523,7 @@ TEST_F(FakeDriver, PrepareLoadsOneKernelPerVariantOnce) {
   EXPECT_EQ(st.moduleLoads, 2);
   EXPECT_EQ(st.moduleLoadsCubin, 1);
   EXPECT_EQ(st.moduleLoadsPtx, 1);
-  EXPECT_EQ(st.setAttributes, 2); // 64 KB > 48 KB
+  EXPECT_EQ(st.setAttributes, 2); // one opt-in per loaded kernel
   EXPECT_EQ(st.lastMaxDynamicShared, 65536);
   EXPECT_EQ(st.retains, 1);
   EXPECT_EQ(st.pushes, st.pops);
