@@ -278,32 +278,53 @@ def main():
                                      "head_dim": d, "provider": prov,
                                      "status": f"error: {str(err)[:300]}"})
                         torch.cuda.empty_cache()
-                # -- FlexAttention with the exact mask
+                # -- FlexAttention with the exact mask: at the pattern's own
+                #    block size with matching kernel tiles where it runs, and
+                #    with 128-token blocks (its default tiles); the faster
+                #    correct one is reported.
                 if flex is not None and ref is not None:
-                    try:
-                        nb = (s + blk - 1) // blk
-                        bmask = flex_block_mask(orc.block_mask(H, nb), blk, s,
-                                                causal)
+                    nb = (s + blk - 1) // blk
+                    bm_np = orc.block_mask(H, nb)
+                    configs = [(128, None)]
+                    if blk < 128:
+                        configs.insert(0, (blk, {"BLOCK_M": blk,
+                                                 "BLOCK_N": blk}))
+                    best, errors = None, []
+                    for fblock, kopts in configs:
+                        try:
+                            bmask = flex_block_mask(bm_np, blk, s, causal,
+                                                    fblock=fblock)
 
-                        def runf(qkv=None):
-                            q, k, v = qkv or pick()
-                            qh, kh, vh = (x.transpose(1, 2) for x in (q, k, v))
-                            return flex(qh, kh, vh, block_mask=bmask,
-                                        enable_gqa=(KV != H))
-                        out = runf((q0, k0, v0)).transpose(1, 2)
-                        err_ = rel_err(out, ref)
-                        if not err_ < 2e-2:
-                            raise RuntimeError(f"output differs from s2c: {err_:.2e}")
-                        del out
-                        ms, _ = time_fn(runf, reps, 2)
+                            def runf(qkv=None, bmask=bmask, kopts=kopts):
+                                q, k, v = qkv or pick()
+                                qh, kh, vh = (x.transpose(1, 2)
+                                              for x in (q, k, v))
+                                return flex(qh, kh, vh, block_mask=bmask,
+                                            enable_gqa=(KV != H),
+                                            kernel_options=kopts)
+                            out = runf((q0, k0, v0)).transpose(1, 2)
+                            err_ = rel_err(out, ref)
+                            del out
+                            if not err_ < 2e-2:
+                                raise RuntimeError(
+                                    f"output differs from s2c: {err_:.2e}")
+                            ms, _ = time_fn(runf, reps, 2)
+                            if best is None or ms < best[0]:
+                                best = (ms, err_, fblock)
+                        except Exception as err:  # noqa: BLE001
+                            errors.append(f"blocks {fblock}: {str(err)[:200]}")
+                    if best:
                         rows.append({"pattern": name, "seq": s, "head_dim": d,
-                                     "provider": "flex", "ms": ms,
-                                     "check_vs_s2c": err_,
-                                     "tflops": flops / ms / 1e9, "status": "ok"})
-                    except Exception as err:  # noqa: BLE001
+                                     "provider": "flex", "ms": best[0],
+                                     "check_vs_s2c": best[1],
+                                     "flex_block": best[2],
+                                     "flex_errors": errors,
+                                     "tflops": flops / best[0] / 1e9,
+                                     "status": "ok"})
+                    else:
                         rows.append({"pattern": name, "seq": s, "head_dim": d,
                                      "provider": "flex",
-                                     "status": f"error: {str(err)[:300]}"})
+                                     "status": "error: " + "; ".join(errors)})
                 sets = ref = None
                 torch.cuda.empty_cache()
 

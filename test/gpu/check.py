@@ -421,6 +421,47 @@ class GpuContext:
                         fails.append(f"{e.label}: h {hh} {sq}x{sk}")
         return fails
 
+    def compile_check(self, e):
+        """torch.compile traces through the custom op (fullgraph, so a graph
+        break fails) and gives the eager result bit for bit; asking for a
+        gradient raises the documented error. Returns failure messages."""
+        torch = self.torch
+        fails = []
+        dt, hd = e.variants[0]
+        dtype = self.dtypes[dt]
+        g = torch.Generator(device=self.device).manual_seed(11)
+        kv = e.kv_heads
+        q = torch.randn(2, 200, e.heads, hd, device=self.device, dtype=dtype,
+                        generator=g)
+        k = torch.randn(2, 200, kv, hd, device=self.device, dtype=dtype,
+                        generator=g)
+        v = torch.randn(2, 200, kv, hd, device=self.device, dtype=dtype,
+                        generator=g)
+
+        def fn(q, k, v):
+            out, lse = s2c.attention(e.bundle, q, k, v, return_lse=True)
+            return out * 2, lse
+
+        try:
+            eager = fn(q, k, v)
+            compiled = torch.compile(fn, fullgraph=True)(q, k, v)
+            torch.cuda.synchronize()
+            if not (torch.equal(eager[0], compiled[0]) and
+                    torch.equal(eager[1], compiled[1])):
+                fails.append("torch.compile result differs from eager")
+        except Exception as err:  # noqa: BLE001
+            fails.append(f"torch.compile: {type(err).__name__}: {err}"[:400])
+        try:
+            qg = q.clone().requires_grad_(True)
+            s2c.attention(e.bundle, qg, k, v).sum().backward()
+            fails.append("a gradient request did not raise")
+        except Exception as err:  # noqa: BLE001
+            if "backward" not in str(err).lower() and \
+                    "gradient" not in str(err).lower():
+                fails.append(f"gradient request raised an unclear error: "
+                             f"{err}"[:300])
+        return fails
+
     def kernel_used(self, e, c):
         major, minor = self.torch.cuda.get_device_capability(self.device)
         try:
@@ -693,6 +734,13 @@ def main():
             + ("ok" if not sc else "FAIL " + "; ".join(sc)))
         if sc:
             load_errors.append({"path": "self-check", "error": "; ".join(sc)})
+        if entries:
+            cc = ctx.compile_check(entries[0])
+            log("torch.compile through the custom op: "
+                + ("ok" if not cc else "FAIL " + "; ".join(cc)))
+            if cc:
+                load_errors.append({"path": "torch.compile",
+                                    "error": "; ".join(cc)})
         dead = False
         hdr = f"{'status':<6} {'case':<103} {'rel':>8} {'lse':>8}  time"
         log(hdr)
