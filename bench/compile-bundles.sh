@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compiles the benchmark bundles (bench/patterns/*.s2, sm_90a kernels with
-# cubins) into DIR with the cost model's tiles, plus 64x64-tile variants of
-# two cases (NAME@m64n64.s2m) so that the tile choice is measured too.
+# cubins) into DIR with the cost model's tiles, plus 128x64-tile variants of
+# two cases (NAME@m128n64.s2m) so that the tile choice is measured too.
 #   bench/compile-bundles.sh DIR
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +14,6 @@ for f in "$top"/bench/patterns/*.s2; do
 done
 for n in dense_causal s2_b64_l16_v16; do
   "$s2c" compile "$top/bench/patterns/$n.s2" --target sm_90a \
-    --block-m 64 --block-n 64 -o "$out/$n@m64n64.s2m"
+    --block-m 128 --block-n 64 -o "$out/$n@m128n64.s2m"
 done
 ls "$out"
