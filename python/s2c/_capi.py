@@ -9,6 +9,8 @@ package (s2c/lib/libs2rt.so), the repository's build folders
 import ctypes
 import ctypes.util
 import glob
+import itertools
+import weakref
 import os
 from collections import namedtuple
 
@@ -181,8 +183,22 @@ def device_count():
     return n.value
 
 
+# Bundles by id, for the PyTorch custom op (which takes plain ints).
+_BY_ID = weakref.WeakValueDictionary()
+_NEXT_ID = itertools.count(1)
+
+
+def bundle_by_id(bundle_id):
+    """The live Bundle with this op_id."""
+    return _BY_ID[bundle_id]
+
+
 class Bundle:
-    """A loaded .s2m bundle (owns the s2rt_bundle handle)."""
+    """A loaded .s2m bundle (owns the s2rt_bundle handle).
+
+    Metadata is read once at load time and kept as plain Python values, so
+    torch.compile can trace code that reads it (ctypes calls it cannot).
+    """
 
     def __init__(self, path=None, data=None):
         lib = load_library()
@@ -197,6 +213,24 @@ class Bundle:
             buf = bytes(data)
             check(lib.s2rt_bundle_load_memory(buf, len(buf),
                                               ctypes.byref(self._h)))
+        h = self._h
+        self._meta = {
+            "pattern_name": lib.s2rt_bundle_pattern_name(h).decode(),
+            "pattern_text": lib.s2rt_bundle_pattern_text(h).decode(),
+            "heads": lib.s2rt_bundle_heads(h),
+            "kv_heads": lib.s2rt_bundle_kv_heads(h),
+            "block": lib.s2rt_bundle_block(h),
+            "causal": bool(lib.s2rt_bundle_causal(h)),
+            "block_m": lib.s2rt_bundle_block_m(h),
+            "block_n": lib.s2rt_bundle_block_n(h),
+            "max_seq_len": lib.s2rt_bundle_max_seq_len(h),
+        }
+        self._kernels = self._read_kernels()
+        self._variants = frozenset((k.dtype, k.head_dim)
+                                   for k in self._kernels)
+        self.prepared_devices = set()
+        self.op_id = next(_NEXT_ID)
+        _BY_ID[self.op_id] = self
 
     def close(self):
         if getattr(self, "_h", None) and self._h.value:
@@ -218,39 +252,39 @@ class Bundle:
 
     @property
     def pattern_name(self):
-        return self._lib.s2rt_bundle_pattern_name(self._h).decode()
+        return self._meta["pattern_name"]
 
     @property
     def pattern_text(self):
-        return self._lib.s2rt_bundle_pattern_text(self._h).decode()
+        return self._meta["pattern_text"]
 
     @property
     def heads(self):
-        return self._lib.s2rt_bundle_heads(self._h)
+        return self._meta["heads"]
 
     @property
     def kv_heads(self):
-        return self._lib.s2rt_bundle_kv_heads(self._h)
+        return self._meta["kv_heads"]
 
     @property
     def block(self):
-        return self._lib.s2rt_bundle_block(self._h)
+        return self._meta["block"]
 
     @property
     def causal(self):
-        return bool(self._lib.s2rt_bundle_causal(self._h))
+        return self._meta["causal"]
 
     @property
     def block_m(self):
-        return self._lib.s2rt_bundle_block_m(self._h)
+        return self._meta["block_m"]
 
     @property
     def block_n(self):
-        return self._lib.s2rt_bundle_block_n(self._h)
+        return self._meta["block_n"]
 
     @property
     def max_seq_len(self):
-        return self._lib.s2rt_bundle_max_seq_len(self._h)
+        return self._meta["max_seq_len"]
 
     def setting(self, key):
         v = self._lib.s2rt_bundle_setting(self._h, key.encode())
@@ -258,6 +292,9 @@ class Bundle:
 
     @property
     def kernels(self):
+        return list(self._kernels)
+
+    def _read_kernels(self):
         out = []
         for i in range(self._lib.s2rt_bundle_num_kernels(self._h)):
             k = KernelInfoC()
@@ -271,8 +308,9 @@ class Bundle:
         return out
 
     def supports(self, dtype, head_dim):
-        return bool(self._lib.s2rt_bundle_supports(
-            self._h, DTYPE_CODES[dtype], int(head_dim)))
+        """Whether some kernel of the bundle takes this dtype and head dim
+        (on some target; select_kernel says which one runs on a device)."""
+        return (dtype, int(head_dim)) in self._variants
 
     def select_kernel(self, arch, dtype, head_dim):
         """(kernel index, uses cubin) for compute capability `arch` (e.g. 90);

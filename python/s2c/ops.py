@@ -26,19 +26,10 @@ _DTYPES = {torch.bfloat16: _capi.DTYPE_BF16, torch.float16: _capi.DTYPE_F16}
 # kernel fails to write show up (the GPU checks set it).
 _POISON = os.environ.get("S2C_POISON") == "1"
 
-# Custom ops take only tensors and primitives: bundles are registered here
-# and passed by id.
-_BUNDLES = {}
-
-
+# Custom ops take only tensors and primitives: a bundle is passed by its
+# op_id (s2c._capi.bundle_by_id finds it again).
 def _bundle_id(bundle):
-    bid = getattr(bundle, "_s2c_op_id", None)
-    if bid is None:
-        bid = len(_BUNDLES) + 1
-        _BUNDLES[bid] = bundle
-        bundle._s2c_op_id = bid
-        bundle._s2c_prepared = set()
-    return bid
+    return bundle.op_id
 
 
 def _kv_heads_for(bundle, heads, head_offset):
@@ -70,7 +61,7 @@ def forward_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                cu_seqlens_k: Optional[torch.Tensor], max_seqlen_q: int,
                max_seqlen_k: int,
                return_lse: bool) -> Tuple[torch.Tensor, torch.Tensor]:
-    bundle = _BUNDLES[bundle_id]
+    bundle = _capi.bundle_by_id(bundle_id)
     packed = cu_seqlens_q is not None
     out = torch.empty_like(q)
     if return_lse:
@@ -83,9 +74,9 @@ def forward_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
         lse.fill_(float("nan"))
     device = q.device.index if q.device.index is not None else \
         torch.cuda.current_device()
-    if device not in bundle._s2c_prepared:
+    if device not in bundle.prepared_devices:
         bundle.prepare(device)
-        bundle._s2c_prepared.add(device)
+        bundle.prepared_devices.add(device)
 
     a = _capi.new_forward_args()
     a.q, a.k, a.v, a.out = (q.data_ptr(), k.data_ptr(), v.data_ptr(),
