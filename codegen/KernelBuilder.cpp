@@ -820,20 +820,69 @@ Value Emitter::tileOf(ArrayRef<SpanRT> spans, Value n) {
 void Emitter::issueKV(Value tile, Value stage, Value valid,
                       SmallVector<Value> &toks) {
   int64_t cpr = D / 8;
+  int64_t rowsPerPass = threads / cpr;
+  int64_t passes = BN * cpr / threads;
   Value rowOfTid = ib.createOrFold<arith::DivUIOp>(tid, c(cpr));
   Value chunkOfTid = ib.createOrFold<arith::RemUIOp>(tid, c(cpr));
   Value stageOff = mul(stage, c(BN * D));
-  for (auto [mem, smem, base, ss] : {std::make_tuple(kG, kS, kBase, kss),
-                                     std::make_tuple(vG, vS, vBase, vss)}) {
-    for (int64_t i = 0; i < BN * cpr / threads; ++i) {
-      Value row = add(rowOfTid, c(i * (threads / cpr)));
-      Value key = add(mul(tile, c(BN)), row);
-      Value ok = andI(valid, cmp(arith::CmpIPredicate::slt, key, skb));
-      Value src =
-          add(add(base, mul(sel(ok, key, c(0)), ss)), mul(chunkOfTid, c(8)));
-      toks.push_back(tgt.asyncCopy16(ib, ib.getLoc(), smem,
-                                     add(stageOff, swizzle(row, chunkOfTid)),
-                                     mem, src, sel(ok, c(8), c(0))));
+  Value kStart = mul(tile, c(BN));
+  // Source offsets and sizes of the thread's rows. A full tile (valid and
+  // entirely before the sequence end, the usual case) needs no per-row
+  // test: row i's offset is row i-1's plus rowsPerPass rows, one 64-bit
+  // add (a chain, so that no per-row multiple is kept live across the
+  // loop). Otherwise each row is tested and rows past the end read key 0
+  // with size 0 (zero fill), as before.
+  Value full = andI(valid, cmp(arith::CmpIPredicate::sle, add(kStart, c(BN)),
+                               skb));
+  SmallVector<Type> types(2 * passes + 2 * passes, ib.getIndexType());
+  SmallVector<Value> srcs = emitIf(
+      full, types,
+      [&]() -> SmallVector<Value> {
+        SmallVector<Value> out;
+        for (auto [base, ss] :
+             {std::make_pair(kBase, kss), std::make_pair(vBase, vss)}) {
+          Value step = mul(ss, c(rowsPerPass));
+          Value src = add(add(base, mul(add(kStart, rowOfTid), ss)),
+                          mul(chunkOfTid, c(8)));
+          for (int64_t i = 0; i < passes; ++i) {
+            if (i > 0)
+              src = add(src, step);
+            out.push_back(src);
+          }
+        }
+        for (int64_t i = 0; i < 2 * passes; ++i)
+          out.push_back(c(8));
+        return out;
+      },
+      [&]() -> SmallVector<Value> {
+        SmallVector<Value> out, sizes;
+        for (auto [base, ss] :
+             {std::make_pair(kBase, kss), std::make_pair(vBase, vss)}) {
+          for (int64_t i = 0; i < passes; ++i) {
+            Value row = add(rowOfTid, c(i * rowsPerPass));
+            Value key = add(kStart, row);
+            Value ok = andI(valid, cmp(arith::CmpIPredicate::slt, key, skb));
+            out.push_back(add(add(base, mul(sel(ok, key, c(0)), ss)),
+                              mul(chunkOfTid, c(8))));
+            sizes.push_back(sel(ok, c(8), c(0)));
+          }
+        }
+        out.append(sizes);
+        return out;
+      });
+  // Destinations: when a pass covers a multiple of 8 rows, every row of the
+  // thread has the same swizzle and row i is row 0 plus a constant.
+  Value dst0 = add(stageOff, swizzle(rowOfTid, chunkOfTid));
+  int64_t ti = 0;
+  for (auto [mem, smem] : {std::make_pair(kG, kS), std::make_pair(vG, vS)}) {
+    for (int64_t i = 0; i < passes; ++i, ++ti) {
+      Value dst =
+          rowsPerPass % 8 == 0
+              ? add(dst0, c(i * rowsPerPass * D))
+              : add(stageOff, swizzle(add(rowOfTid, c(i * rowsPerPass)),
+                                      chunkOfTid));
+      toks.push_back(tgt.asyncCopy16(ib, ib.getLoc(), smem, dst, mem,
+                                     srcs[ti], srcs[2 * passes + ti]));
     }
   }
 }
