@@ -37,6 +37,27 @@ struct SpLimits {
   static constexpr int64_t kMaxSeqLen = int64_t(1) << 24;
 };
 
+/// How busy ranks hand work to idle ones.
+enum class SpBalance : uint8_t {
+  /// Every rank computes its own queries (the ring's assignment).
+  None,
+  /// DistFlashAttn: a piece (or a query-tile suffix of it) moves to the
+  /// rank owning its keys, which then needs only the queries; else to the
+  /// least busy rank.
+  KvOwner,
+  /// A query-tile suffix of the busiest rank moves, with all its pieces, to
+  /// the least busy rank as one task: the queries travel once, the keys it
+  /// visits come from their owners (a gather).
+  QueryRows,
+  /// Plans with both and keeps QueryRows only when it moves fewer bytes
+  /// and its lock-step work (SpStats::lockstepWork) is at most 10% above
+  /// KvOwner's; else KvOwner.
+  Auto,
+};
+
+/// Printable name ("none", "kv-owner", "query-rows", "auto").
+const char *spBalanceName(SpBalance b);
+
 struct SpConfig {
   /// Sequence length in tokens (query length = key length).
   int64_t seqLen = 0;
@@ -47,9 +68,11 @@ struct SpConfig {
   /// Head dimension and bytes per element of q, k, v and partial outputs.
   int64_t headDim = 128;
   int64_t elementBytes = 2;
-  /// Move pieces from busy to idle ranks (false: every rank computes its
-  /// own queries, like the ring).
-  bool balance = true;
+  /// How pieces of busy ranks move to idle ranks.
+  SpBalance balance = SpBalance::Auto;
+  /// Pack each rank's small own pieces into one step (a gather from several
+  /// ranks) up to the work of the largest task of the plan.
+  bool packSteps = true;
 };
 
 /// Key tiles [tileBegin, tileEnd) of one KV head.
@@ -68,17 +91,18 @@ struct SpPiece {
   int64_t qTileBegin = 0;
   int64_t qTileEnd = 0;
   int64_t step = 0;
+  /// Pieces with the same task >= 0 form one task (a QueryRows move): the
+  /// same rank computes them in the same step. -1: a task of its own.
+  int64_t task = -1;
   /// (query tile, key tile) visits summed over heads.
   int64_t work = 0;
   /// The key tiles of kvRank's shard the piece's queries visit, per KV head
   /// (sorted by head then tile, coalesced).
   std::vector<SpBlockRange> kvBlocks;
-  /// Bytes moved for this piece: K and V of kvBlocks (0 when computed on
-  /// kvRank), the queries (0 when computed on owner), and the partial output
-  /// with its log-sum-exp going back (0 when computed on owner).
+  /// Bytes of K and V of kvBlocks sent for this piece (0 when computed on
+  /// kvRank). Queries and outputs travel per (owner, computeRank) query-tile
+  /// range, see SpTransfer.
   int64_t kvBytes = 0;
-  int64_t qBytes = 0;
-  int64_t outBytes = 0;
 };
 
 enum class SpTransferKind : uint8_t { KeyValue, Query, Output };
@@ -89,13 +113,21 @@ const char *spTransferKindName(SpTransferKind kind);
 /// One point-to-point message. KeyValue and Query messages must arrive
 /// before `step` starts (they are sent during the previous step to overlap
 /// with compute); Output messages leave after `step` and are merged by the
-/// receiver (the owner) with log-sum-exp.
+/// receiver (the owner) with log-sum-exp. KeyValue messages carry the
+/// kvBlocks of one piece; Query messages carry the owner's query tiles
+/// [qTileBegin, qTileEnd) (all heads) once per computing rank, before the
+/// first piece that needs them; Output messages carry the partial output
+/// and log-sum-exp of those rows after the last such piece (the computing
+/// rank merges its own partials of the same rows first).
 struct SpTransfer {
   int64_t step = 0;
   int64_t src = 0;
   int64_t dst = 0;
   SpTransferKind kind = SpTransferKind::KeyValue;
-  int64_t piece = 0;
+  /// KeyValue: the piece. Query / Output: -1.
+  int64_t piece = -1;
+  int64_t qTileBegin = 0;
+  int64_t qTileEnd = 0;
   int64_t bytes = 0;
 };
 
@@ -110,10 +142,14 @@ struct SpPlan {
   /// Pieces, sorted by (computeRank, step).
   std::vector<SpPiece> pieces;
   std::vector<SpTransfer> transfers;
-  /// Steps of the plan (the most pieces any rank computes).
+  /// Steps of the plan (the most tasks any rank computes).
   int64_t steps = 0;
+  /// The balancing the plan used (never Auto).
+  SpBalance balanceUsed = SpBalance::None;
   /// Work of each rank's own queries (what the rank computes in the ring).
   std::vector<int64_t> ownWork;
+  /// pairWork[i * P + j]: work of rank i's queries against shard j's keys.
+  std::vector<int64_t> pairWork;
 };
 
 /// Query tiles [begin, end) of rank r's shard.
@@ -129,6 +165,8 @@ bool planSequenceParallel(const Pattern &p, const SpConfig &cfg, SpPlan &out,
 
 struct SpRankStats {
   int64_t work = 0;
+  /// Steps in which the rank computes (tasks).
+  int64_t steps = 0;
   int64_t pieces = 0;
   int64_t bytesSent = 0;
   int64_t bytesReceived = 0;
@@ -142,6 +180,10 @@ struct SpStats {
   double meanWork = 0;
   /// maxWork / meanWork (1 when there is no work).
   double imbalance = 1;
+  /// Sum over steps of the largest work any rank does in the step: the
+  /// plan's time in work units if ranks move in lock step and transfers
+  /// hide behind compute. The ideal is totalWork / P.
+  int64_t lockstepWork = 0;
   int64_t kvBytes = 0;
   int64_t qBytes = 0;
   int64_t outBytes = 0;
@@ -152,6 +194,8 @@ struct SpStats {
   int64_t ringBytes = 0;
   int64_t ringMaxWork = 0;
   double ringImbalance = 1;
+  /// The ring's lockstepWork: step d, rank i computes (i, (i - d) mod P).
+  int64_t ringLockstepWork = 0;
 };
 
 /// Per-rank work, pieces and traffic of a plan, and the ring baseline.
