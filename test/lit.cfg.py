@@ -22,7 +22,7 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.s2c_tools_dir, os.path.join(config.s2c_obj_root, "runtime"),
              config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["s2c", "s2-opt", "s2-kgen", "s2-bundle",
+llvm_config.add_tool_substitutions(["s2c", "s2-opt", "s2-kgen", "s2-bundle", "s2-sp-plan",
                                     "FileCheck", "not", "count"], tool_dirs)
 
 # ptxas: present on CI machines. With CI=true a missing ptxas fails the PTX
