@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "s2/Schedule.h"
+#include "TestPatterns.h"
 #include "s2/Pattern.h"
 
 #include <gtest/gtest.h>
@@ -26,92 +27,14 @@ namespace {
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-Rule makeRule(const Pattern &p, RuleKind kind) {
-  Rule r;
-  r.kind = kind;
-  r.heads.assign(size_t(p.heads), 1);
-  return r;
-}
+using s2test::makeRule;
+using s2test::s2Pattern;
 
-Pattern s2Pattern(int64_t heads, int64_t block, bool causal, int64_t window,
-                  int64_t stride) {
-  Pattern p;
-  p.name = "s2";
-  p.heads = heads;
-  p.kvHeads = heads;
-  p.block = block;
-  p.causal = causal;
-  Rule l = makeRule(p, RuleKind::Local);
-  l.n = window;
-  Rule s = makeRule(p, RuleKind::Stride);
-  s.step = stride;
-  s.shift.resize(size_t(heads));
-  for (int64_t h = 0; h < heads; ++h)
-    s.shift[size_t(h)] = shardShift(p, h, stride, 0);
-  p.rules = {l, s};
-  return p;
-}
-
-/// A random valid pattern using every rule kind.
+/// Random patterns of every rule kind (explicit blocks when asked).
 Pattern randomPattern(std::mt19937_64 &rng, bool allowBlocks) {
-  auto uni = [&](int64_t lo, int64_t hi) {
-    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
-  };
-  Pattern p;
-  p.name = "r";
-  p.heads = uni(1, 5);
-  p.kvHeads = uni(0, 1) ? p.heads : 1;
-  p.block = int64_t(16) << uni(0, 4);
-  p.causal = uni(0, 1);
-  int64_t maxBlocks = std::max<int64_t>(2, 2000 / p.block);
-  int nrules = int(uni(1, 4));
-  for (int k = 0; k < nrules; ++k) {
-    int kind = int(uni(0, allowBlocks ? 6 : 5));
-    Rule r = makeRule(p, RuleKind(kind));
-    for (auto &m : r.heads)
-      m = uni(0, 4) != 0;
-    if (uni(0, 3) == 0) {
-      r.qBegin = uni(0, maxBlocks / 2);
-      if (uni(0, 1))
-        r.qEnd = r.qBegin + uni(1, maxBlocks);
-    }
-    switch (r.kind) {
-    case RuleKind::Dense:
-      break;
-    case RuleKind::Local:
-      r.n = uni(1, 6);
-      break;
-    case RuleKind::Stride:
-      r.step = uni(1, 12);
-      r.shift.resize(size_t(p.heads));
-      for (auto &s : r.shift)
-        s = uni(-20, 20);
-      break;
-    case RuleKind::Sink:
-      r.n = uni(1, 5);
-      break;
-    case RuleKind::Global: {
-      std::set<int64_t> g;
-      for (int64_t x = uni(1, 4); x > 0; --x)
-        g.insert(uni(0, maxBlocks));
-      r.set.assign(g.begin(), g.end());
-      break;
-    }
-    case RuleKind::Dilated:
-      r.n = uni(1, 4);
-      r.step = uni(1, 4);
-      break;
-    case RuleKind::Blocks: {
-      std::set<std::pair<int64_t, int64_t>> bs;
-      for (int64_t x = uni(1, 12); x > 0; --x)
-        bs.insert({uni(0, maxBlocks), uni(0, maxBlocks)});
-      r.blocks.assign(bs.begin(), bs.end());
-      break;
-    }
-    }
-    p.rules.push_back(r);
-  }
-  return p;
+  s2test::RandomPatternOptions o;
+  o.allowBlocks = allowBlocks;
+  return s2test::randomPattern(rng, o);
 }
 
 /// The truth for one tile pair, from the oracle's block mask: 0 no visible
