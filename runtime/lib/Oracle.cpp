@@ -59,13 +59,13 @@ extern "C" int s2_oracle_causal(const s2_oracle *o) {
   return o->pattern.causal ? 1 : 0;
 }
 
-extern "C" int s2_oracle_block_visible(const s2_oracle *o, int64_t h,
-                                       int64_t i, int64_t j) {
+extern "C" int s2_oracle_block_visible(const s2_oracle *o, int64_t h, int64_t i,
+                                       int64_t j) {
   return s2::blockVisible(o->pattern, h, i, j) ? 1 : 0;
 }
 
-extern "C" void s2_oracle_block_mask(const s2_oracle *o, int64_t h,
-                                     int64_t nq, int64_t nk, uint8_t *out) {
+extern "C" void s2_oracle_block_mask(const s2_oracle *o, int64_t h, int64_t nq,
+                                     int64_t nk, uint8_t *out) {
   for (int64_t i = 0; i < nq; ++i)
     for (int64_t j = 0; j < nk; ++j)
       out[i * nk + j] = s2::blockVisible(o->pattern, h, i, j) ? 1 : 0;

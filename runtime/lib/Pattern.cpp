@@ -117,8 +117,7 @@ std::vector<uint8_t> tokenMask(const Pattern &p, int64_t h, int64_t sq,
   return m;
 }
 
-int64_t countVisiblePairs(const Pattern &p, int64_t h, int64_t sq,
-                          int64_t sk) {
+int64_t countVisiblePairs(const Pattern &p, int64_t h, int64_t sq, int64_t sk) {
   // Block by block: count the tokens of each visible block pair, trimming
   // the causal diagonal and the sequence ends exactly.
   int64_t off = sk - sq;
@@ -158,7 +157,8 @@ std::string validatePattern(const Pattern &p) {
     if (int64_t(r.heads.size()) != p.heads)
       return where + "head set has the wrong size";
     if (r.qBegin < 0 || r.qBegin > Limits::kMaxBlockIndex ||
-        (r.qEnd >= 0 && (r.qEnd <= r.qBegin || r.qEnd > Limits::kMaxBlockIndex)))
+        (r.qEnd >= 0 &&
+         (r.qEnd <= r.qBegin || r.qEnd > Limits::kMaxBlockIndex)))
       return where + "bad query block range";
     switch (r.kind) {
     case RuleKind::Dense:
@@ -292,8 +292,8 @@ struct Reader {
     if (!word(got))
       return false;
     if (got != w) {
-      error = std::string("expected '") + w + "' in pattern description, got '" +
-              got + "'";
+      error = std::string("expected '") + w +
+              "' in pattern description, got '" + got + "'";
       return false;
     }
     return true;
@@ -328,8 +328,8 @@ bool deserializePattern(const std::string &text, Pattern &out,
   if (!rd.expect(kMagic) || !rd.integer(version, 0, 1 << 20))
     return fail();
   if (version != kVersion) {
-    error = "unsupported pattern description version " +
-            std::to_string(version);
+    error =
+        "unsupported pattern description version " + std::to_string(version);
     return false;
   }
   if (!rd.expect("name") || !rd.word(p.name))
@@ -360,8 +360,8 @@ bool deserializePattern(const std::string &text, Pattern &out,
     if (w == "end")
       break;
     if (w != "rule") {
-      error = "expected 'rule' or 'end' in pattern description, got '" + w +
-              "'";
+      error =
+          "expected 'rule' or 'end' in pattern description, got '" + w + "'";
       return false;
     }
     if (p.rules.size() >= 1u << 16) {
@@ -377,10 +377,9 @@ bool deserializePattern(const std::string &text, Pattern &out,
         !rd.integer(col, 0, INT32_MAX))
       return fail();
     r.loc = {int32_t(line), int32_t(col)};
-    static const RuleKind kinds[] = {RuleKind::Dense,  RuleKind::Local,
-                                     RuleKind::Stride, RuleKind::Sink,
-                                     RuleKind::Global, RuleKind::Dilated,
-                                     RuleKind::Blocks};
+    static const RuleKind kinds[] = {
+        RuleKind::Dense,  RuleKind::Local,   RuleKind::Stride, RuleKind::Sink,
+        RuleKind::Global, RuleKind::Dilated, RuleKind::Blocks};
     bool found = false;
     for (RuleKind k : kinds)
       if (kind == ruleKindName(k)) {

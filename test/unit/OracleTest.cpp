@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "s2/Pattern.h"
 #include "s2/oracle.h"
+#include "s2/Pattern.h"
 
 #include <gtest/gtest.h>
 
@@ -190,8 +190,8 @@ TEST(Oracle, MatchesPublishedS2Formula) {
       p.rules.push_back(s);
     }
     if (c.numDense > 0)
-      p.rules.push_back(makeRule(p, RuleKind::Dense, lastSparse + 1,
-                                 c.heads - 1));
+      p.rules.push_back(
+          makeRule(p, RuleKind::Dense, lastSparse + 1, c.heads - 1));
     ASSERT_EQ(validatePattern(p), "");
     for (int64_t h = 0; h < c.heads; ++h)
       for (int64_t i = 0; i < 70; ++i)
@@ -199,8 +199,7 @@ TEST(Oracle, MatchesPublishedS2Formula) {
           ASSERT_EQ(blockVisible(p, h, i, j),
                     dkernelVisible(c.heads, c.kvHeads, c.L, c.V, c.offset,
                                    c.numDense, h, i, j))
-              << "heads " << c.heads << " h " << h << " i " << i << " j "
-              << j;
+              << "heads " << c.heads << " h " << h << " i " << i << " j " << j;
   }
 }
 
@@ -271,8 +270,7 @@ TEST(Oracle, SerializationRoundTripAndCApi) {
 
   s2_oracle *o = nullptr;
   char msg[256];
-  ASSERT_EQ(s2_oracle_create(text.data(), text.size(), &o, msg, sizeof msg),
-            0)
+  ASSERT_EQ(s2_oracle_create(text.data(), text.size(), &o, msg, sizeof msg), 0)
       << msg;
   EXPECT_EQ(s2_oracle_heads(o), 4);
   EXPECT_EQ(s2_oracle_block_visible(o, 1, 5, 3), blockVisible(p, 1, 5, 3));
@@ -294,9 +292,10 @@ TEST(Oracle, DeserializeRejectsGarbage) {
       "s2pattern 1\nname x\nsettings 99999 1 64 1 0 any\nend\n", q, err));
   EXPECT_FALSE(deserializePattern(
       "s2pattern 1\nname x\nsettings 4 3 64 1 0 any\nend\n", q, err));
-  EXPECT_FALSE(deserializePattern("s2pattern 1\nname x\nsettings 4 4 64 1 0 "
-                                  "any\nrule local 0 -1 0 0 0 0\nheads 1 0\nend\n",
-                                  q, err));
+  EXPECT_FALSE(
+      deserializePattern("s2pattern 1\nname x\nsettings 4 4 64 1 0 "
+                         "any\nrule local 0 -1 0 0 0 0\nheads 1 0\nend\n",
+                         q, err));
   // Truncations of a valid description never crash and never succeed.
   Pattern p = basePattern(2, 2, true);
   Rule s = makeRule(p, RuleKind::Stride, 0, 1);

@@ -48,7 +48,8 @@ void addCommonOptions(CLI::App &cmd, CommonOptions &opts) {
   cmd.add_option("file", opts.input, "Pattern file (.s2); '-' reads stdin")
       ->required();
   cmd.add_option("-o,--output", opts.output,
-                 "Output file; '-' writes to stdout (the default, except for bundles: NAME.s2m)");
+                 "Output file; '-' writes to stdout (the default, except for "
+                 "bundles: NAME.s2m)");
   cmd.add_option("--pattern", opts.patternName,
                  "Only the pattern of this name (default: all)");
   cmd.add_flag("--split-input-file", opts.splitInputFile,
@@ -72,9 +73,8 @@ template <typename Body> int runChunks(const CommonOptions &opts, Body body) {
     printError(errorMessage);
     return 1;
   }
-  std::unique_ptr<llvm::ToolOutputFile> output =
-      mlir::openOutputFile(opts.output.empty() ? "-" : opts.output,
-                           &errorMessage);
+  std::unique_ptr<llvm::ToolOutputFile> output = mlir::openOutputFile(
+      opts.output.empty() ? "-" : opts.output, &errorMessage);
   if (!output) {
     printError(fmt::format("cannot open output file '{}': {}", opts.output,
                            errorMessage));

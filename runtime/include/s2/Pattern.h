@@ -150,8 +150,7 @@ bool deserializePattern(const std::string &text, Pattern &out,
 
 /// Published S2 shard shift (DKernel): for query head h the KV head g = h /
 /// groupSize is shifted by g * max(1, V / heads) + offset.
-int64_t shardShift(const Pattern &p, int64_t h, int64_t stride,
-                   int64_t offset);
+int64_t shardShift(const Pattern &p, int64_t h, int64_t stride, int64_t offset);
 
 } // namespace s2
 

@@ -34,8 +34,8 @@ int s2_oracle_block_visible(const s2_oracle *o, int64_t h, int64_t i,
                             int64_t j);
 
 /* Writes the block mask of head h (nq x nk, row-major, 1 = visible). */
-void s2_oracle_block_mask(const s2_oracle *o, int64_t h, int64_t nq,
-                          int64_t nk, uint8_t *out);
+void s2_oracle_block_mask(const s2_oracle *o, int64_t h, int64_t nq, int64_t nk,
+                          uint8_t *out);
 
 /* Writes rows [r0, r1) of head h's token mask for a query of sq rows over sk
  * keys (bottom-right aligned), row-major (r1 - r0) x sk. */
