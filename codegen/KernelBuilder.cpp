@@ -412,7 +412,10 @@ public:
 
 private:
   Value tileOf(ArrayRef<SpanRT> spans, Value n);
-  void issueKV(Value tile, Value stage, Value valid, SmallVector<Value> &toks);
+  /// Copies the K and V rows of key tile `tile` into buffer `stage`
+  /// (zero-filled rows when !valid or past the sequence end); the caller
+  /// commits the group.
+  void issueKV(Value tile, Value stage, Value valid);
   SmallVector<Value> computeS(Value stage);
   void applyMasks(SmallVector<Value> &s, Value tile, Value patternOn);
   Value patternVisible(Value qb, Value kb);
@@ -817,8 +820,7 @@ Value Emitter::tileOf(ArrayRef<SpanRT> spans, Value n) {
   return tile;
 }
 
-void Emitter::issueKV(Value tile, Value stage, Value valid,
-                      SmallVector<Value> &toks) {
+void Emitter::issueKV(Value tile, Value stage, Value valid) {
   int64_t cpr = D / 8;
   int64_t rowsPerPass = threads / cpr;
   int64_t passes = BN * cpr / threads;
@@ -826,65 +828,61 @@ void Emitter::issueKV(Value tile, Value stage, Value valid,
   Value chunkOfTid = ib.createOrFold<arith::RemUIOp>(tid, c(cpr));
   Value stageOff = mul(stage, c(BN * D));
   Value kStart = mul(tile, c(BN));
-  // Source offsets and sizes of the thread's rows. A full tile (valid and
-  // entirely before the sequence end, the usual case) needs no per-row
-  // test: row i's offset is row i-1's plus rowsPerPass rows, one 64-bit
-  // add (a chain, so that no per-row multiple is kept live across the
-  // loop). Otherwise each row is tested and rows past the end read key 0
-  // with size 0 (zero fill), as before.
-  Value full = andI(valid, cmp(arith::CmpIPredicate::sle, add(kStart, c(BN)),
-                               skb));
-  SmallVector<Type> types(2 * passes + 2 * passes, ib.getIndexType());
-  SmallVector<Value> srcs = emitIf(
-      full, types,
-      [&]() -> SmallVector<Value> {
-        SmallVector<Value> out;
-        for (auto [base, ss] :
-             {std::make_pair(kBase, kss), std::make_pair(vBase, vss)}) {
-          Value step = mul(ss, c(rowsPerPass));
-          Value src = add(add(base, mul(add(kStart, rowOfTid), ss)),
-                          mul(chunkOfTid, c(8)));
-          for (int64_t i = 0; i < passes; ++i) {
-            if (i > 0)
-              src = add(src, step);
-            out.push_back(src);
-          }
-        }
-        for (int64_t i = 0; i < 2 * passes; ++i)
-          out.push_back(c(8));
-        return out;
-      },
-      [&]() -> SmallVector<Value> {
-        SmallVector<Value> out, sizes;
-        for (auto [base, ss] :
-             {std::make_pair(kBase, kss), std::make_pair(vBase, vss)}) {
-          for (int64_t i = 0; i < passes; ++i) {
-            Value row = add(rowOfTid, c(i * rowsPerPass));
-            Value key = add(kStart, row);
-            Value ok = andI(valid, cmp(arith::CmpIPredicate::slt, key, skb));
-            out.push_back(add(add(base, mul(sel(ok, key, c(0)), ss)),
-                              mul(chunkOfTid, c(8))));
-            sizes.push_back(sel(ok, c(8), c(0)));
-          }
-        }
-        out.append(sizes);
-        return out;
-      });
   // Destinations: when a pass covers a multiple of 8 rows, every row of the
   // thread has the same swizzle and row i is row 0 plus a constant.
   Value dst0 = add(stageOff, swizzle(rowOfTid, chunkOfTid));
-  int64_t ti = 0;
-  for (auto [mem, smem] : {std::make_pair(kG, kS), std::make_pair(vG, vS)}) {
-    for (int64_t i = 0; i < passes; ++i, ++ti) {
-      Value dst =
-          rowsPerPass % 8 == 0
-              ? add(dst0, c(i * rowsPerPass * D))
-              : add(stageOff, swizzle(add(rowOfTid, c(i * rowsPerPass)),
-                                      chunkOfTid));
-      toks.push_back(tgt.asyncCopy16(ib, ib.getLoc(), smem, dst, mem,
-                                     srcs[ti], srcs[2 * passes + ti]));
+  auto dstOf = [&](int64_t i) {
+    if (rowsPerPass % 8 == 0)
+      return add(dst0, c(i * rowsPerPass * D));
+    return add(stageOff,
+               swizzle(add(rowOfTid, c(i * rowsPerPass)), chunkOfTid));
+  };
+  // A full tile (valid and entirely before the sequence end, the usual
+  // case) copies without any per-row test: row i's source is row i-1's plus
+  // rowsPerPass rows, one 64-bit add (a chain, so that no per-row multiple
+  // stays live across the loop), and the copy size is the constant 16
+  // bytes. Otherwise each row is tested and rows past the end read key 0
+  // with size 0 (zero fill). The copies are emitted in both arms (not as
+  // one copy with merged operands) so that the size stays a select of
+  // constants, which ptxas turns into a predicate.
+  auto fastCopies = [&]() -> SmallVector<Value> {
+    for (auto [mem, smem, base, ss] : {std::make_tuple(kG, kS, kBase, kss),
+                                       std::make_tuple(vG, vS, vBase, vss)}) {
+      Value step = mul(ss, c(rowsPerPass));
+      Value src =
+          add(add(base, mul(add(kStart, rowOfTid), ss)), mul(chunkOfTid, c(8)));
+      for (int64_t i = 0; i < passes; ++i) {
+        if (i > 0)
+          src = add(src, step);
+        tgt.asyncCopy16(ib, ib.getLoc(), smem, dstOf(i), mem, src, c(8));
+      }
     }
+    return {};
+  };
+  auto rowCopies = [&]() -> SmallVector<Value> {
+    for (auto [mem, smem, base, ss] : {std::make_tuple(kG, kS, kBase, kss),
+                                       std::make_tuple(vG, vS, vBase, vss)}) {
+      for (int64_t i = 0; i < passes; ++i) {
+        Value key = add(kStart, add(rowOfTid, c(i * rowsPerPass)));
+        Value ok = andI(valid, cmp(arith::CmpIPredicate::slt, key, skb));
+        Value src =
+            add(add(base, mul(sel(ok, key, c(0)), ss)), mul(chunkOfTid, c(8)));
+        tgt.asyncCopy16(ib, ib.getLoc(), smem, dstOf(i), mem, src,
+                        sel(ok, c(8), c(0)));
+      }
+    }
+    return {};
+  };
+  // Fewer than 8 rows a pass (1-2 warps) would need a swizzle per row in
+  // the fast arm too; those small CTAs keep the per-row copies only (the
+  // fast arm cost them registers and spills).
+  if (rowsPerPass % 8 != 0) {
+    rowCopies();
+    return;
   }
+  Value full =
+      andI(valid, cmp(arith::CmpIPredicate::sle, add(kStart, c(BN)), skb));
+  emitIf(full, {}, fastCopies, rowCopies);
 }
 
 SmallVector<Value> Emitter::computeS(Value stage) {
@@ -1175,9 +1173,8 @@ Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
 
   // ---- Prologue: K/V of iteration 0 into buffer 0.
   Value tile0 = tileOf(spans, c(0));
-  SmallVector<Value> toks;
-  issueKV(tile0, c(0), cmp(arith::CmpIPredicate::sgt, total, c(0)), toks);
-  tgt.commitGroup(ib, ib.getLoc(), toks);
+  issueKV(tile0, c(0), cmp(arith::CmpIPredicate::sgt, total, c(0)));
+  tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
 
   SmallVector<Value> inits = {tile0};
   llvm::append_range(inits, init.flat());
@@ -1198,16 +1195,13 @@ Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
     Value nextTile = tileOf(spans, minS(next, sub(total, c(1))));
     Value stage = ib.createOrFold<arith::RemUIOp>(n, c(2));
     Value nextStage = ib.createOrFold<arith::RemUIOp>(next, c(2));
-    toks.clear();
-    issueKV(nextTile, nextStage, hasNext, toks);
-    Value tok = tgt.commitGroup(ib, ib.getLoc(), toks);
+    issueKV(nextTile, nextStage, hasNext);
+    Value tok = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
     tgt.waitGroups(ib, ib.getLoc(), tok, 1);
     gpu::BarrierOp::create(ib);
 
-    // S = Q K^T, scaled into the log2 domain.
-    SmallVector<Value> s = computeS(stage);
-    for (Value &v : s)
-      v = fmul(v, scaleLog2);
+    // S = Q K^T.
+    SmallVector<Value> sRaw = computeS(stage);
 
     // Masks: sequence end and causal diagonal by a run-time test per tile;
     // the pattern predicate only in iterations of masked spans.
@@ -1222,37 +1216,83 @@ Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
         patternOn = patternOn ? orI(patternOn, in) : in;
       }
     }
-    applyMasks(s, cur, patternOn);
 
-    // Online softmax for the thread's two rows.
+    // Masks and online softmax for the thread's two rows. Returns P (the
+    // exponentials, S's layout), then alpha, the new m and the row sums of
+    // both rows. With a positive scale (every real use) the scale is folded
+    // as in FlashAttention-2: masks and row max work on the raw scores,
+    // m = scale_log2 * max, and p = 2^(s * scale_log2 - m) is one fma per
+    // element (no separate multiply). Otherwise (scale <= 0, where the max
+    // of scaled scores is not the scaled max) the scores are scaled first.
     Value zero = cf(0.0), ninf = negInf();
+    auto softmax = [&](bool folded) -> SmallVector<Value> {
+      SmallVector<Value> s = sRaw;
+      if (!folded)
+        for (Value &v : s)
+          v = fmul(v, scaleLog2);
+      applyMasks(s, cur, patternOn);
+      Value alpha[2], mNew[2], sum[2];
+      for (int64_t hr = 0; hr < 2; ++hr) {
+        Value mx = ninf;
+        for (int64_t nb = 0; nb < BN / 8; ++nb)
+          for (int64_t e = 0; e < 2; ++e)
+            mx = fmax(mx, s[nb * 4 + hr * 2 + e]);
+        mx = fmax(mx, shuffleXor(mx, 1));
+        mx = fmax(mx, shuffleXor(mx, 2));
+        if (folded)
+          mx = fmul(mx, scaleLog2);
+        mNew[hr] = fmax(acc.m[hr], mx);
+        Value isNinf = arith::CmpFOp::create(ib, arith::CmpFPredicate::OEQ,
+                                             mNew[hr], ninf);
+        Value mUse = sel(isNinf, zero, mNew[hr]);
+        alpha[hr] = exp2(fsub(acc.m[hr], mUse));
+        Value negM = arith::NegFOp::create(ib, mUse);
+        sum[hr] = zero;
+        for (int64_t nb = 0; nb < BN / 8; ++nb)
+          for (int64_t e = 0; e < 2; ++e) {
+            Value &v = s[nb * 4 + hr * 2 + e];
+            v = folded ? exp2(LLVM::FMAOp::create(ib, v, scaleLog2, negM))
+                       : exp2(fsub(v, mUse));
+            sum[hr] = fadd(sum[hr], v);
+          }
+      }
+      s.append({alpha[0], alpha[1], mNew[0], mNew[1], sum[0], sum[1]});
+      return s;
+    };
+    Value scaleNotPos =
+        arith::CmpFOp::create(ib, arith::CmpFPredicate::ULE, scaleLog2, zero);
+    SmallVector<Type> smTypes(sRaw.size() + 6, ib.getF32Type());
+    SmallVector<Value> sm = emitIf(
+        scaleNotPos, smTypes, [&]() { return softmax(false); },
+        [&]() { return softmax(true); });
+    size_t np = sRaw.size();
+    SmallVector<Value> s(sm.begin(), sm.begin() + np);
     for (int64_t hr = 0; hr < 2; ++hr) {
-      Value mx = ninf;
-      for (int64_t nb = 0; nb < BN / 8; ++nb)
-        for (int64_t e = 0; e < 2; ++e)
-          mx = fmax(mx, s[nb * 4 + hr * 2 + e]);
-      mx = fmax(mx, shuffleXor(mx, 1));
-      mx = fmax(mx, shuffleXor(mx, 2));
-      Value mNew = fmax(acc.m[hr], mx);
-      Value isNinf =
-          arith::CmpFOp::create(ib, arith::CmpFPredicate::OEQ, mNew, ninf);
-      Value mUse = sel(isNinf, zero, mNew);
-      Value alpha = exp2(fsub(acc.m[hr], mUse));
-      Value sum = zero;
-      for (int64_t nb = 0; nb < BN / 8; ++nb)
-        for (int64_t e = 0; e < 2; ++e) {
-          Value &v = s[nb * 4 + hr * 2 + e];
-          v = exp2(fsub(v, mUse));
-          sum = fadd(sum, v);
-        }
-      acc.l[hr] = fadd(fmul(acc.l[hr], alpha), sum);
-      for (int64_t nb = 0; nb < D / 8; ++nb)
-        for (int64_t e = 0; e < 2; ++e) {
-          Value &o = acc.o[nb * 4 + hr * 2 + e];
-          o = fmul(o, alpha);
-        }
-      acc.m[hr] = mNew;
+      acc.l[hr] = fadd(fmul(acc.l[hr], sm[np + hr]), sm[np + 4 + hr]);
+      acc.m[hr] = sm[np + 2 + hr];
     }
+    // O *= alpha only when a row's max moved (alpha != 1): multiplying by
+    // exactly 1 is the identity, and after the first few key tiles the
+    // running max rarely changes, so most steps skip D/4 multiplies.
+    Value one = cf(1.0);
+    Value rescale = orI(
+        arith::CmpFOp::create(ib, arith::CmpFPredicate::UNE, sm[np], one),
+        arith::CmpFOp::create(ib, arith::CmpFPredicate::UNE, sm[np + 1], one));
+    SmallVector<Type> oTypes(acc.o.size(), ib.getF32Type());
+    SmallVector<Value> oIn = acc.o;
+    acc.o = emitIf(
+        rescale, oTypes,
+        [&]() -> SmallVector<Value> {
+          SmallVector<Value> out = oIn;
+          for (int64_t hr = 0; hr < 2; ++hr)
+            for (int64_t nb = 0; nb < D / 8; ++nb)
+              for (int64_t e = 0; e < 2; ++e) {
+                Value &o = out[nb * 4 + hr * 2 + e];
+                o = fmul(o, sm[np + hr]);
+              }
+          return out;
+        },
+        [&]() -> SmallVector<Value> { return oIn; });
 
     // O += P V.
     accumulatePV(acc, s, stage);

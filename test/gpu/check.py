@@ -155,6 +155,10 @@ def make_cases(tier, entries, extra):
                 add(e, "dense", dt, hd, batch=2, sq=300, sk=300)
                 add(e, "varlen", dt, hd, seqs=VARLEN[:3], layout="thd",
                     batch=3)
+                # Other softmax scales, a negative one included (the
+                # kernel takes another branch for scale <= 0).
+                add(e, "dense", dt, hd, batch=1, sq=130, sk=250, scale=-0.2)
+                add(e, "dense", dt, hd, batch=1, sq=250, sk=250, scale=0.45)
                 if vi == 0:
                     add(e, "dense", dt, hd, layout="bhsd", input="peaked",
                         batch=2, sq=200, sk=777)
@@ -173,6 +177,9 @@ def make_cases(tier, entries, extra):
             for inp in ("normal", "peaked"):
                 add(e, "varlen", dt, hd, seqs=VARLEN, layout="thd",
                     batch=len(VARLEN), input=inp)
+            for scale in (-0.2, 0.45):
+                add(e, "dense", dt, hd, layout="bhsd", batch=2, sq=333,
+                    sk=1000, scale=scale)
             off = shard_offset(e)
             if off is not None:
                 add(e, "dense", dt, hd, layout="bhsd", batch=2, sq=300,
@@ -199,6 +206,8 @@ def case_label(c):
         shape = f"B{c['batch']} sq{c['sq']} sk{c['sk']}"
     heads = f"H{c['heads']}" + (f"+{c['head_offset']}" if c["head_offset"]
                                 else "")
+    if c.get("scale"):
+        shape += f" s{c['scale']:g}"
     return (f"{c['bundle']:<28.28} {c['kind']:<6} {c['dtype']:<4} "
             f"d{c['head_dim']:<3} {c['layout']:<4} {shape:<26.26} {heads:<7} "
             f"{c['input']:<6}")
@@ -290,6 +299,7 @@ class GpuContext:
             q, k, v = q.to(dt), k.to(dt), v.to(dt)
             with torch.no_grad():
                 out, lse = s2c.attention(e.bundle, q, k, v, head_offset=h0,
+                                         softmax_scale=c.get("scale"),
                                          return_lse=True)
             torch.cuda.synchronize()
             if out.stride() != q.stride():
@@ -297,7 +307,7 @@ class GpuContext:
                                      f"from q's {q.stride()}")
             views = [(q[i], k[i], v[i], out[i], lse[i], sq, sk)
                      for i in range(bsz)]
-        scale = 1.0 / math.sqrt(d)
+        scale = c.get("scale") or 1.0 / math.sqrt(d)
         per = []
         for bi, (qb, kb, vb, ob, lb, sq, sk) in enumerate(views):
             for hi, st in enumerate(self.compare(e, qb, kb, vb, ob, lb, sq,
