@@ -23,7 +23,6 @@ and writes JSON: bench.py --bundles DIR [--lens 8192,32768,131072]
 """
 
 import argparse
-import ctypes
 import datetime
 import glob
 import json
@@ -38,45 +37,20 @@ import torch  # before any ctypes library (see test/gpu/check.py)
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "python"))
+sys.path.insert(0, os.path.join(REPO, "test", "gpu"))
 import s2c  # noqa: E402
+from reference import Oracle  # noqa: E402  (the oracle's ctypes binding)
 
 
-def load_oracle(path):
-    lib = ctypes.CDLL(path)
-    lib.s2_oracle_create.argtypes = [ctypes.c_char_p, ctypes.c_size_t,
-                                     ctypes.POINTER(ctypes.c_void_p),
-                                     ctypes.c_char_p, ctypes.c_size_t]
-    lib.s2_oracle_block_mask.argtypes = [ctypes.c_void_p, ctypes.c_int64,
-                                         ctypes.c_int64, ctypes.c_int64,
-                                         ctypes.c_void_p]
-    lib.s2_oracle_count_pairs.argtypes = [ctypes.c_void_p, ctypes.c_int64,
-                                          ctypes.c_int64, ctypes.c_int64]
-    lib.s2_oracle_count_pairs.restype = ctypes.c_int64
-    lib.s2_oracle_destroy.argtypes = [ctypes.c_void_p]
-    return lib
+def block_mask(orc, heads, nb):
+    """The oracle's block masks of every head, uint8 [heads, nb, nb]."""
+    import numpy as np
+    return np.stack([orc.block_mask(h, nb, nb) for h in range(heads)]
+                    ).astype(np.uint8)
 
 
-class Oracle:
-    def __init__(self, lib, text):
-        self.lib = lib
-        self.h = ctypes.c_void_p()
-        err = ctypes.create_string_buffer(512)
-        raw = text.encode()
-        if lib.s2_oracle_create(raw, len(raw), ctypes.byref(self.h), err,
-                                512) != 0:
-            raise RuntimeError("oracle: " + err.value.decode())
-
-    def block_mask(self, heads, nb):
-        import numpy as np
-        out = np.zeros((heads, nb, nb), dtype=np.uint8)
-        for h in range(heads):
-            self.lib.s2_oracle_block_mask(self.h, h, nb, nb,
-                                          out[h].ctypes.data)
-        return out
-
-    def pairs(self, heads, s):
-        return sum(self.lib.s2_oracle_count_pairs(self.h, h, s, s)
-                   for h in range(heads))
+def visible_pairs(orc, heads, s):
+    return sum(orc.count_pairs(h, s, s) for h in range(heads))
 
 
 def time_fn(fn, reps, warmup):
@@ -159,13 +133,11 @@ def main():
     ap.add_argument("--lens", default="8192,32768,131072")
     ap.add_argument("--dims", default="128,64")
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
-    ap.add_argument("--oracle", default=os.environ.get("S2C_ORACLE"))
     ap.add_argument("--providers", default="s2c,fa2,cudnn,flex")
     ap.add_argument("--budget", type=float, default=520.0)
     args = ap.parse_args()
     start = time.time()
     providers = args.providers.split(",")
-    olib = load_oracle(args.oracle)
     dev = torch.device("cuda")
     props = torch.cuda.get_device_properties(dev)
     device_name = props.name
@@ -195,7 +167,7 @@ def main():
         name = os.path.splitext(os.path.basename(f))[0]
         H, KV, blk = bundle.heads, bundle.kv_heads, bundle.block
         causal = bool(bundle.causal)
-        orc = Oracle(olib, bundle.pattern_text)
+        orc = Oracle(bundle.pattern_text)
         for d in dims:
             if not bundle.supports("bf16", d):
                 continue
@@ -205,7 +177,7 @@ def main():
                                  "provider": "-", "status": "not run (budget)"})
                     continue
                 B = 1
-                pairs = orc.pairs(H, s)
+                pairs = visible_pairs(orc, H, s)
                 flops = 4.0 * B * d * pairs  # pairs is summed over heads
                 dense_pairs = H * (s * (s + 1) // 2 if causal else s * s)
                 density = pairs / dense_pairs
@@ -284,7 +256,7 @@ def main():
                 #    correct one is reported.
                 if flex is not None and ref is not None:
                     nb = (s + blk - 1) // blk
-                    bm_np = orc.block_mask(H, nb)
+                    bm_np = block_mask(orc, H, nb)
                     configs = [(128, None)]
                     if blk < 128:
                         configs.insert(0, (blk, {"BLOCK_M": blk,

@@ -12,8 +12,6 @@
 #include "dialect/IR/PatternConversion.h"
 #include "dialect/IR/S2TiledOps.h"
 
-#include "mlir/IR/SymbolTable.h"
-
 using namespace mlir;
 
 namespace s2c {
@@ -54,12 +52,7 @@ static LogicalResult findScheduled(ModuleOp tiled, PatternOp &patternOp,
            << "a bundle holds exactly one scheduled pattern, found "
            << schedules.size() << "; choose one with '--pattern NAME'";
   scheduleOp = schedules.front();
-  patternOp = SymbolTable::lookupNearestSymbolFrom<PatternOp>(
-      scheduleOp, scheduleOp.getPatternAttr());
-  if (!patternOp)
-    return scheduleOp.emitError()
-           << "schedule names pattern '" << scheduleOp.getPattern()
-           << "' which does not exist";
+  patternOp = scheduleOp.getPatternOp();
   return success();
 }
 

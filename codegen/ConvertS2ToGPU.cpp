@@ -22,7 +22,6 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/IR/SymbolTable.h"
 
 namespace s2c {
 #define GEN_PASS_DEF_CONVERTS2TOGPU
@@ -39,24 +38,23 @@ struct ConvertS2ToGPU : public s2c::impl::ConvertS2ToGPUBase<ConvertS2ToGPU> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     s2c::KernelConfig base;
-    if (target == "sm_80") {
-      base.target = s2c::KernelConfig::Target::Sm80;
-    } else if (target == "sm_90a") {
-      base.target = s2c::KernelConfig::Target::Sm90a;
-    } else {
+    std::optional<s2c::KernelConfig::Target> parsedTarget =
+        s2c::parseTargetName(target);
+    if (!parsedTarget) {
       module.emitError() << "unknown target '" << target
                          << "'; expected sm_80 or sm_90a";
       return signalPassFailure();
     }
+    base.target = *parsedTarget;
     s2::DType optDtype = s2::DType::Any;
-    if (dtype == "bf16") {
-      optDtype = s2::DType::BF16;
-    } else if (dtype == "f16") {
-      optDtype = s2::DType::F16;
-    } else if (!dtype.empty()) {
-      module.emitError() << "unsupported element type '" << dtype
-                         << "'; the kernel builder supports bf16 and f16";
-      return signalPassFailure();
+    if (!dtype.empty()) {
+      std::optional<s2::DType> parsed = s2c::parseDTypeName(dtype);
+      if (!parsed) {
+        module.emitError() << "unsupported element type '" << dtype
+                           << "'; the kernel builder supports bf16 and f16";
+        return signalPassFailure();
+      }
+      optDtype = *parsed;
     }
 
     SmallVector<s2c::ScheduleOp> schedules(module.getOps<s2c::ScheduleOp>());
@@ -66,14 +64,7 @@ struct ConvertS2ToGPU : public s2c::impl::ConvertS2ToGPUBase<ConvertS2ToGPU> {
       return signalPassFailure();
     }
     for (s2c::ScheduleOp sched : schedules) {
-      auto patOp = SymbolTable::lookupNearestSymbolFrom<s2c::PatternOp>(
-          sched, sched.getPatternAttr());
-      if (!patOp) {
-        sched.emitError() << "schedule names pattern '" << sched.getPattern()
-                          << "' which does not exist";
-        return signalPassFailure();
-      }
-      s2::Pattern pattern = s2c::patternFromOp(patOp);
+      s2::Pattern pattern = s2c::patternFromOp(sched.getPatternOp());
       s2::Schedule schedule = s2c::scheduleFromOp(sched);
       s2c::KernelConfig cfg = base;
       cfg.dtype = optDtype != s2::DType::Any        ? optDtype

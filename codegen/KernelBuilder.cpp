@@ -56,6 +56,22 @@ void applyScheduleTiles(KernelConfig &config, const s2::Schedule &schedule) {
   config.numWarps = config.blockM / 16;
 }
 
+std::optional<KernelConfig::Target> parseTargetName(llvm::StringRef name) {
+  if (name == "sm_80")
+    return KernelConfig::Target::Sm80;
+  if (name == "sm_90a")
+    return KernelConfig::Target::Sm90a;
+  return std::nullopt;
+}
+
+std::optional<s2::DType> parseDTypeName(llvm::StringRef name) {
+  if (name == "bf16")
+    return s2::DType::BF16;
+  if (name == "f16" || name == "fp16")
+    return s2::DType::F16;
+  return std::nullopt;
+}
+
 const char *targetName(KernelConfig::Target target) {
   return target == KernelConfig::Target::Sm90a ? "sm_90a" : "sm_80";
 }

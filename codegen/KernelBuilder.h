@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,12 @@ struct KernelInfo {
 /// Takes the tile sizes (and the warps they imply: 16 query rows a warp)
 /// from the schedule, which owns them.
 void applyScheduleTiles(KernelConfig &config, const s2::Schedule &schedule);
+
+/// The target / element type a name spells ("sm_80", "sm_90a"; "bf16",
+/// "f16" or "fp16"), or nothing. The one parser of these names for the
+/// pass options and the driver.
+std::optional<KernelConfig::Target> parseTargetName(llvm::StringRef name);
+std::optional<s2::DType> parseDTypeName(llvm::StringRef name);
 
 /// Printable name of a target ("sm_80", "sm_90a").
 const char *targetName(KernelConfig::Target target);

@@ -162,31 +162,15 @@ static LogicalResult tile(mlir::ModuleOp module, const CompileOptions &opts) {
   return pm.run(module);
 }
 
-static std::optional<KernelConfig::Target> parseTarget(llvm::StringRef name) {
-  if (name == "sm_80")
-    return KernelConfig::Target::Sm80;
-  if (name == "sm_90a")
-    return KernelConfig::Target::Sm90a;
-  return std::nullopt;
-}
-
-static std::optional<s2::DType> parseDType(llvm::StringRef name) {
-  if (name == "bf16")
-    return s2::DType::BF16;
-  if (name == "f16" || name == "fp16")
-    return s2::DType::F16;
-  return std::nullopt;
-}
-
 /// Checks the variant options, naming what is supported.
 static LogicalResult checkVariants(mlir::Location loc,
                                    const CompileOptions &opts) {
   for (const std::string &t : opts.targets)
-    if (!parseTarget(t))
+    if (!parseTargetName(t))
       return mlir::emitError(loc, "unknown target '" + t +
                                       "'; supported targets: sm_80, sm_90a");
   for (const std::string &d : opts.dtypes)
-    if (!parseDType(d))
+    if (!parseDTypeName(d))
       return mlir::emitError(loc, "unsupported dtype '" + d +
                                       "'; supported: bf16, f16");
   for (int64_t h : opts.headDims)
@@ -203,10 +187,10 @@ static LogicalResult toGpu(mlir::ModuleOp module, const CompileOptions &opts,
   if (!opts.targets.empty())
     gpu.target = opts.targets.front();
   if (!opts.dtypes.empty())
-    gpu.dtype = opts.dtypes.front() == "fp16" ? "f16" : opts.dtypes.front();
+    gpu.dtype = opts.dtypes.front();
   if (!opts.headDims.empty())
     gpu.headDim = opts.headDims.front();
-  target = *parseTarget(gpu.target);
+  target = *parseTargetName(gpu.target);
   mlir::PassManager pm(module.getContext());
   pm.addPass(createConvertS2ToGPU(gpu));
   return pm.run(module);
@@ -217,9 +201,9 @@ static LogicalResult emitBundle(mlir::ModuleOp module,
                                 llvm::raw_ostream &os) {
   VariantOptions variants;
   for (const std::string &t : opts.targets)
-    variants.targets.push_back(*parseTarget(t));
+    variants.targets.push_back(*parseTargetName(t));
   for (const std::string &d : opts.dtypes)
-    variants.dtypes.push_back(*parseDType(d));
+    variants.dtypes.push_back(*parseDTypeName(d));
   variants.headDims = opts.headDims;
   variants.cubin = opts.cubin;
   mlir::FailureOr<s2::Bundle> bundle = buildBundle(module, variants);

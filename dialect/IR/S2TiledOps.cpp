@@ -232,8 +232,7 @@ LogicalResult ScheduleOp::verify() {
   if (getMaxSeqLenAttr() && getMaxSeqLenAttr().getInt() <= 0)
     return emitOpError() << "max_seq_len '" << getMaxSeqLenAttr().getInt()
                          << "' must be positive";
-  auto pattern =
-      SymbolTable::lookupNearestSymbolFrom<PatternOp>(*this, getPatternAttr());
+  PatternOp pattern = getPatternOp();
   if (!pattern)
     return emitOpError() << "refers to unknown pattern '" << getPattern()
                          << "'";
@@ -243,6 +242,11 @@ LogicalResult ScheduleOp::verify() {
                          << "': expected " << pattern.getHeads() << " heads, "
                          << (pattern.getCausal() ? "causal" : "bidirectional");
   return success();
+}
+
+PatternOp ScheduleOp::getPatternOp() {
+  return SymbolTable::lookupNearestSymbolFrom<PatternOp>(*this,
+                                                         getPatternAttr());
 }
 
 LogicalResult ScheduleOp::verifyRegions() {

@@ -64,6 +64,9 @@ def S2_ScheduleOp : S2_Op<"schedule", [
   let extraClassDeclaration = [{
     /// The block holding the groups and tables (created on demand).
     ::mlir::Block &getScheduleBlock();
+    /// The s2.pattern this schedule belongs to (the verifier guarantees it
+    /// exists).
+    PatternOp getPatternOp();
   }];
 }
 

@@ -12,7 +12,6 @@
 #include "dialect/IR/S2TiledOps.h"
 #include "dialect/Transforms/Passes.h"
 
-#include "mlir/IR/SymbolTable.h"
 #include "llvm/Support/Format.h"
 
 namespace s2c {
@@ -68,11 +67,7 @@ struct S2MergeQPass : public s2c::impl::S2MergeQBase<S2MergeQPass> {
     if (seqLen < 1 || seqLen > (int64_t(1) << 20))
       return op.emitError() << "seq-len '" << int64_t(seqLen)
                             << "' is out of range: expected 1 to 2^20";
-    auto pattern = SymbolTable::lookupNearestSymbolFrom<PatternOp>(
-        op, op.getPatternAttr());
-    if (!pattern)
-      return op.emitError() << "schedule refers to unknown pattern '"
-                            << op.getPattern() << "'";
+    PatternOp pattern = op.getPatternOp();
     s2::Pattern p = patternFromOp(pattern);
     s2::Schedule current = scheduleFromOp(op);
     s2::TileConfig tc = current.tiles;

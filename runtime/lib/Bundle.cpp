@@ -11,6 +11,8 @@
 
 #include "s2/Bundle.h"
 
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace s2 {
@@ -242,6 +244,38 @@ void setBundlePattern(Bundle &b, const Pattern &p) {
   b.causal = p.causal;
   b.headDim = int32_t(p.headDim);
   b.dtype = p.dtype;
+}
+
+bool readFileBounded(const std::string &path, uint64_t maxBytes,
+                     std::string &out, std::string &error, bool *tooLarge) {
+  if (tooLarge)
+    *tooLarge = false;
+  std::FILE *f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    error = "cannot open '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  out.clear();
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) {
+    out.append(buf, n);
+    if (out.size() > maxBytes) {
+      std::fclose(f);
+      if (tooLarge)
+        *tooLarge = true;
+      error = "'" + path + "' exceeds the size limit of " +
+              std::to_string(maxBytes) + " bytes";
+      return false;
+    }
+  }
+  bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) {
+    error = "error reading '" + path + "'";
+    return false;
+  }
+  return true;
 }
 
 std::string validateBundle(const Bundle &b) {

@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <new>
+#include <vector>
 
 struct s2_oracle {
   s2::Pattern pattern;
@@ -66,9 +67,8 @@ extern "C" int s2_oracle_block_visible(const s2_oracle *o, int64_t h, int64_t i,
 
 extern "C" void s2_oracle_block_mask(const s2_oracle *o, int64_t h, int64_t nq,
                                      int64_t nk, uint8_t *out) {
-  for (int64_t i = 0; i < nq; ++i)
-    for (int64_t j = 0; j < nk; ++j)
-      out[i * nk + j] = s2::blockVisible(o->pattern, h, i, j) ? 1 : 0;
+  std::vector<uint8_t> m = s2::blockMask(o->pattern, h, nq, nk);
+  std::memcpy(out, m.data(), m.size());
 }
 
 extern "C" void s2_oracle_token_mask_rows(const s2_oracle *o, int64_t h,

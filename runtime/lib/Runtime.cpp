@@ -21,7 +21,6 @@
 #include <dlfcn.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -642,28 +641,11 @@ s2rt_status s2rt_bundle_load_file(const char *path, s2rt_bundle **out) {
     *out = nullptr;
     if (!path)
       return fail(S2RT_ERROR_INVALID_ARGUMENT, "null path");
-    std::FILE *f = std::fopen(path, "rb");
-    if (!f)
-      return fail(S2RT_ERROR_IO, std::string("cannot open '") + path +
-                                     "': " + std::strerror(errno));
-    std::string data;
-    char buf[1 << 16];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) {
-      data.append(buf, n);
-      if (data.size() > s2::BundleLimits::kMaxFileBytes) {
-        std::fclose(f);
-        return fail(S2RT_ERROR_INVALID_BUNDLE,
-                    std::string("'") + path + "' exceeds the bundle size " +
-                        "limit of " +
-                        std::to_string(s2::BundleLimits::kMaxFileBytes) +
-                        " bytes");
-      }
-    }
-    bool err = std::ferror(f) != 0;
-    std::fclose(f);
-    if (err)
-      return fail(S2RT_ERROR_IO, std::string("error reading '") + path + "'");
+    std::string data, error;
+    bool tooLarge = false;
+    if (!s2::readFileBounded(path, s2::BundleLimits::kMaxFileBytes, data, error,
+                             &tooLarge))
+      return fail(tooLarge ? S2RT_ERROR_INVALID_BUNDLE : S2RT_ERROR_IO, error);
     s2rt_status s = loadBundle(data.data(), data.size(), out);
     if (s != S2RT_SUCCESS)
       lastError = std::string(path) + ": " + lastError;

@@ -39,14 +39,11 @@ int usage() {
   return 2;
 }
 
+/// A whole input file (bundles, pattern text, tables), within the bundle
+/// size limit.
 bool readFile(const std::string &path, std::string &out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
+  std::string error;
+  return s2::readFileBounded(path, s2::BundleLimits::kMaxFileBytes, out, error);
 }
 
 bool toInt(const std::string &s, int64_t &v) {

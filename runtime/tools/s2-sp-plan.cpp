@@ -25,7 +25,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -44,14 +43,11 @@ int usage() {
   return 2;
 }
 
+/// A whole input file (bundles, pattern text, tables), within the bundle
+/// size limit.
 bool readFile(const std::string &path, std::string &out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
+  std::string error;
+  return s2::readFileBounded(path, s2::BundleLimits::kMaxFileBytes, out, error);
 }
 
 /// A positive integer with an optional k (x1024) or M (x1048576) suffix.

@@ -536,11 +536,14 @@ def run_sanitizers(entries, log, timeout=240):
             m = re.search(r"ERROR SUMMARY: (\d+) error", text)
             hz = re.search(r"RACECHECK SUMMARY: (\d+) hazard", text)
             errors = int(m.group(1)) if m else None
-            status = "pass" if r.returncode == 0 and (errors in (0, None)) \
-                else "fail"
+            hazards = int(hz.group(1)) if hz else None
+            # Pass only on the tool's own clean summary: a missing summary
+            # (the tool did not run the case) is a failure, not a pass.
+            clean = (hazards == 0) if t == "racecheck" else (errors == 0)
+            status = "pass" if r.returncode == 0 and clean else "fail"
             results.append({"tool": t, "status": status,
                             "returncode": r.returncode, "errors": errors,
-                            "hazards": int(hz.group(1)) if hz else None,
+                            "hazards": hazards,
                             "seconds": round(time.time() - t0, 1),
                             "tail": text[-3000:]})
         except subprocess.TimeoutExpired:

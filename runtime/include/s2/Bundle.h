@@ -129,6 +129,14 @@ std::string validateBundle(const Bundle &b);
 /// meaningful when validateBundle(b) is empty.
 std::string writeBundle(const Bundle &b);
 
+/// Reads a whole file of at most `maxBytes` bytes into `out`. On failure
+/// returns false with a message in `error`; `tooLarge` (when given) tells a
+/// size overrun from an I/O error. The one file reader of the runtime and
+/// its tools.
+bool readFileBounded(const std::string &path, uint64_t maxBytes,
+                     std::string &out, std::string &error,
+                     bool *tooLarge = nullptr);
+
 /// Parses a bundle file. Returns false with a message in `error` on any
 /// corrupt, truncated, oversize or wrong-version input; never crashes and
 /// never allocates more than a small multiple of `size`.
