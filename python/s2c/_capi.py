@@ -25,6 +25,11 @@ ERROR_UNSUPPORTED = 6
 ERROR_CUDA = 7
 ERROR_OUT_OF_MEMORY = 8
 
+# s2rt_kernel_kind values (KernelInfoC.kind).
+KERNEL_FORWARD = 0
+KERNEL_MERGE = 1
+KERNEL_KIND_NAMES = {KERNEL_FORWARD: "forward", KERNEL_MERGE: "merge"}
+
 # s2rt_dtype values.
 DTYPE_BF16 = 1
 DTYPE_F16 = 2
@@ -50,7 +55,7 @@ class KernelInfoC(ctypes.Structure):
                 ("block_m", ctypes.c_int), ("block_n", ctypes.c_int),
                 ("threads", ctypes.c_int), ("shared_bytes", ctypes.c_int),
                 ("abi_version", ctypes.c_int), ("has_ptx", ctypes.c_int),
-                ("has_cubin", ctypes.c_int)]
+                ("has_cubin", ctypes.c_int), ("kind", ctypes.c_int)]
 
 
 class ForwardArgs(ctypes.Structure):
@@ -71,12 +76,16 @@ class ForwardArgs(ctypes.Structure):
                 ("softmax_scale", ctypes.c_float),
                 ("cu_seqlens_q", ctypes.c_void_p),
                 ("cu_seqlens_k", ctypes.c_void_p),
-                ("device", ctypes.c_int)]
+                ("device", ctypes.c_int),
+                # -1, 0, -1: bottom-right aligned queries over all keys.
+                ("query_pos", ctypes.c_int64),
+                ("key_begin", ctypes.c_int64),
+                ("key_end", ctypes.c_int64)]
 
 
 KernelInfo = namedtuple(
     "KernelInfo", "name target dtype head_dim block_m block_n threads "
-    "shared_bytes abi_version has_ptx has_cubin")
+    "shared_bytes abi_version has_ptx has_cubin kind")
 
 _lib = None
 
@@ -227,7 +236,8 @@ class Bundle:
         }
         self._kernels = self._read_kernels()
         self._variants = frozenset((k.dtype, k.head_dim)
-                                   for k in self._kernels)
+                                   for k in self._kernels
+                                   if k.kind == "forward")
         self.prepared_devices = set()
         self.op_id = next(_NEXT_ID)
         _BY_ID[self.op_id] = self
@@ -304,12 +314,14 @@ class Bundle:
                 k.name.decode(), k.target.decode(),
                 DTYPE_NAMES.get(k.dtype, str(k.dtype)), k.head_dim, k.block_m,
                 k.block_n, k.threads, k.shared_bytes, k.abi_version,
-                bool(k.has_ptx), bool(k.has_cubin)))
+                bool(k.has_ptx), bool(k.has_cubin),
+                KERNEL_KIND_NAMES.get(k.kind, str(k.kind))))
         return out
 
     def supports(self, dtype, head_dim):
-        """Whether some kernel of the bundle takes this dtype and head dim
-        (on some target; select_kernel says which one runs on a device)."""
+        """Whether some forward kernel of the bundle takes this dtype and head
+        dim (on some target; select_kernel says which one runs on a
+        device)."""
         return (dtype, int(head_dim)) in self._variants
 
     def select_kernel(self, arch, dtype, head_dim):

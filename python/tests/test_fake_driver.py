@@ -26,7 +26,8 @@ class FakeLaunch(ctypes.Structure):
     _fields_ = [("grid", ctypes.c_uint * 3), ("block", ctypes.c_uint * 3),
                 ("shared", ctypes.c_uint), ("stream", ctypes.c_void_p),
                 ("function", ctypes.c_void_p),
-                ("params", (ctypes.c_ubyte * 8) * 26)]
+                ("params", (ctypes.c_ubyte * 8) * 29),
+                ("num_params", ctypes.c_int)]
 
 fake.fake_cuda_last_launch.restype = FakeLaunch
 b = s2c.Bundle(sys.argv[2])
@@ -42,7 +43,7 @@ a.lse_stride[0], a.lse_stride[1] = 808, 800
 a.softmax_scale = 0.5
 b.forward_raw(a, 0x1230)
 l = fake.fake_cuda_last_launch()
-p = [bytes(l.params[i]) for i in range(26)]
+p = [bytes(l.params[i]) for i in range(29)]
 u64 = lambda i: struct.unpack("<Q", p[i])[0]
 assert [u64(i) for i in range(5)] == [0x10000, 0x20000, 0x30000, 0x40000,
                                       0x50000], [u64(i) for i in range(5)]
@@ -53,6 +54,15 @@ assert abs(struct.unpack("<f", p[21][:4])[0] - 0.5 * 1.4426950408889634) < 1e-6
 assert struct.unpack("<i", p[22][:4])[0] == 4
 assert list(l.grid) == [2, 4, 2], list(l.grid)  # ceil(300/128) - 200//128
 assert l.stream == 0x1230
+assert l.num_params == 29
+assert [u64(i) for i in (26, 27, 28)] == [200, 0, 300]  # the defaults
+# A query position and key window reach parameters 26-28 and the grid.
+a.query_pos, a.key_begin, a.key_end = 64, 128, 256
+b.forward_raw(a, 0x1230)
+l = fake.fake_cuda_last_launch()
+p = [bytes(l.params[i]) for i in range(29)]
+assert [u64(i) for i in (26, 27, 28)] == [64, 128, 256], p[26:]
+assert list(l.grid) == [2, 4, 2], list(l.grid)  # ceil(164/128) - 64//128
 print("ok")
 '''
 

@@ -1,21 +1,24 @@
 /*===- s2rt.h - C API of the s2c runtime ----------------------------------===*
  *
  * Loads a compiled sparse-attention bundle (.s2m, see docs/bundle.md) and
- * launches its forward kernels through the CUDA driver API. libcuda.so.1 is
- * opened with dlopen on first use (override the path with the environment
- * variable S2RT_LIBCUDA), so a program linked against this library runs on a
- * machine without a GPU and gets S2RT_ERROR_NO_DRIVER instead of a link
- * error. Every function returns a status; on failure, s2rt_last_error()
- * returns a message for the calling thread. Nothing aborts.
+ * launches its forward kernels (optionally over one window of keys, for
+ * sequence parallelism) and its log-sum-exp merge kernels through the CUDA
+ * driver API. libcuda.so.1 is opened with dlopen on first use (override the
+ * path with the environment variable S2RT_LIBCUDA), so a program linked
+ * against this library runs on a machine without a GPU and gets
+ * S2RT_ERROR_NO_DRIVER instead of a link error. Every function returns a
+ * status; on failure, s2rt_last_error() returns a message for the calling
+ * thread. Nothing aborts.
  *
  * Contexts: the runtime uses each device's primary context (the one the CUDA
- * runtime and PyTorch use). Streams passed to s2rt_forward must belong to it.
+ * runtime and PyTorch use). Streams passed to s2rt_forward and s2rt_merge
+ * must belong to it.
  *
  * CUDA graphs: s2rt_bundle_prepare(bundle, device) loads the modules and
- * uploads the bundle's tables for a device. After that, s2rt_forward does no
- * allocation, synchronisation or module loading, so it can be captured. A
- * launch on a device that was not prepared prepares it first (which is not
- * allowed during stream capture).
+ * uploads the bundle's tables for a device. After that, s2rt_forward and
+ * s2rt_merge do no allocation, synchronisation or module loading, so they
+ * can be captured. A launch on a device that was not prepared prepares it
+ * first (which is not allowed during stream capture).
  *
  *===----------------------------------------------------------------------===*/
 
@@ -110,6 +113,14 @@ S2RT_API int64_t s2rt_bundle_max_seq_len(const s2rt_bundle *bundle);
 S2RT_API const char *s2rt_bundle_setting(const s2rt_bundle *bundle,
                                          const char *key);
 
+/** What a kernel computes (s2rt_kernel_info::kind). */
+typedef enum s2rt_kernel_kind {
+  /** The attention forward pass (s2rt_forward). */
+  S2RT_KERNEL_FORWARD = 0,
+  /** The log-sum-exp merge of two partial results (s2rt_merge). */
+  S2RT_KERNEL_MERGE = 1,
+} s2rt_kernel_kind;
+
 typedef struct s2rt_kernel_info {
   const char *name;
   /** "sm_80", "sm_90a", ... */
@@ -123,26 +134,29 @@ typedef struct s2rt_kernel_info {
   int abi_version;
   int has_ptx;
   int has_cubin;
+  /** S2RT_KERNEL_FORWARD (0) or S2RT_KERNEL_MERGE (1). */
+  int kind;
 } s2rt_kernel_info;
 
 S2RT_API int s2rt_bundle_num_kernels(const s2rt_bundle *bundle);
 S2RT_API s2rt_status s2rt_bundle_kernel_info(const s2rt_bundle *bundle,
                                              int index, s2rt_kernel_info *out);
-/** 1 when some kernel of the bundle has this dtype and head dim (on some
- * architecture), else 0. */
+/** 1 when some forward kernel of the bundle has this dtype and head dim (on
+ * some architecture), else 0. */
 S2RT_API int s2rt_bundle_supports(const s2rt_bundle *bundle, s2rt_dtype dtype,
                                   int head_dim);
-/** The kernel s2rt_forward would run for a device of compute capability
- * `arch` (10*major + minor, e.g. 90), and whether it would use its cubin
- * (1) or JIT its PTX (0). Needs no GPU. */
+/** The forward kernel s2rt_forward would run for a device of compute
+ * capability `arch` (10*major + minor, e.g. 90), and whether it would use
+ * its cubin (1) or JIT its PTX (0). Needs no GPU. */
 S2RT_API s2rt_status s2rt_bundle_select_kernel(const s2rt_bundle *bundle,
                                                int arch, s2rt_dtype dtype,
                                                int head_dim, int *index,
                                                int *uses_cubin);
 
-/** Loads every kernel the device will use (one per dtype and head dim),
- * sets their shared-memory limits and uploads the tables, in the device's
- * primary context. Call it outside CUDA-graph capture. Idempotent. */
+/** Loads every kernel the device will use (one forward and one merge kernel
+ * per dtype and head dim), sets their shared-memory limits and uploads the
+ * tables, in the device's primary context. Call it outside CUDA-graph
+ * capture. Idempotent. */
 S2RT_API s2rt_status s2rt_bundle_prepare(s2rt_bundle *bundle, int device);
 
 /* ---- Forward ------------------------------------------------------------ */
@@ -164,8 +178,9 @@ typedef struct s2rt_forward_args {
   float *lse;
   /** Sequences (packed: cu_seqlens_q/k have batch + 1 entries). */
   int64_t batch;
-  /** Query and key lengths (sq <= sk, bottom-right aligned). Packed: the
-   * largest sequence lengths. */
+  /** Query and key lengths (sq <= sk; the queries are the last sq positions
+   * unless query_pos says otherwise). Packed: the largest sequence
+   * lengths. */
   int64_t seqlen_q;
   int64_t seqlen_k;
   /** Query heads in this launch and the first pattern head they are. */
@@ -188,23 +203,89 @@ typedef struct s2rt_forward_args {
   const int32_t *cu_seqlens_k;
   /** Device ordinal; -1 means the device of the current context (or 0). */
   int device;
+  /** Absolute position of query row 0 among the seqlen_k key positions:
+   * the queries are positions [query_pos, query_pos + seqlen_q), which must
+   * lie inside [0, seqlen_k). -1 (the default) means seqlen_k - seqlen_q
+   * (bottom-right alignment). */
+  int64_t query_pos;
+  /** Key window: only keys at absolute positions [key_begin, key_end) are
+   * read and attended to, giving a partial (out, lse) for s2rt_merge. k and
+   * v still address key p at k + p*k_stride[1] (they may point before their
+   * allocation as long as the window is inside it). key_begin is a multiple
+   * of the bundle's block_n; key_end is one too, or seqlen_k. Defaults 0 and
+   * -1 (= seqlen_k): all keys. Packed launches take the defaults of
+   * query_pos, key_begin and key_end. */
+  int64_t key_begin;
+  int64_t key_end;
 } s2rt_forward_args;
 
 S2RT_API void s2rt_forward_args_init(s2rt_forward_args *args);
 
 /** Checks every argument, then launches the forward kernel on `stream`
  * (null: the legacy default stream of the primary context). Launches
- * nothing and succeeds when seqlen_q is 0. */
+ * nothing and succeeds when seqlen_q is 0. A key window that holds no key
+ * is launched: its rows get out 0 and lse -inf. */
 S2RT_API s2rt_status s2rt_forward(s2rt_bundle *bundle,
                                   const s2rt_forward_args *args,
                                   s2rt_stream stream);
 
 /** Runs every host-side check of s2rt_forward (shapes, strides, alignment,
- * dtype, head dim) without a GPU; the architecture is checked as for a
- * device of compute capability `arch` (0: skip that check). */
+ * dtype, head dim, query position, key window) without a GPU; the
+ * architecture is checked as for a device of compute capability `arch` (0:
+ * skip that check). */
 S2RT_API s2rt_status s2rt_forward_check(const s2rt_bundle *bundle,
                                         const s2rt_forward_args *args,
                                         int arch);
+
+/* ---- Merge -------------------------------------------------------------- */
+
+/** Arguments of s2rt_merge: folds a partial attention result (part_out,
+ * part_lse) over one set of keys into (out, lse) over a disjoint set, in
+ * place, by log-sum-exp (docs/bundle.md, "Merge kernel ABI"). Element
+ * (b, s, h, d) of out at out + b*o_stride[0] + s*o_stride[1] +
+ * h*o_stride[2] + d, likewise part_out with part_o_stride; lse and part_lse
+ * are float32, element (b, h, s) at lse + b*lse_stride[0] +
+ * h*lse_stride[1] + s. Initialise with s2rt_merge_args_init. */
+typedef struct s2rt_merge_args {
+  /** sizeof(s2rt_merge_args), set by s2rt_merge_args_init. */
+  size_t struct_size;
+  /** In/out, 16-byte aligned. */
+  void *out;
+  /** In/out, 4-byte aligned. */
+  float *lse;
+  /** The partial result folded in (read only). */
+  const void *part_out;
+  const float *part_lse;
+  int64_t batch;
+  /** Rows per sequence (0: nothing to do). */
+  int64_t rows;
+  int64_t heads;
+  int64_t head_dim;
+  s2rt_dtype dtype;
+  /** (batch, seq, head) strides in elements, multiples of 8. */
+  int64_t o_stride[3];
+  /** (batch, head) strides in elements. */
+  int64_t lse_stride[2];
+  int64_t part_o_stride[3];
+  int64_t part_lse_stride[2];
+  /** Device ordinal; -1 means the device of the current context (or 0). */
+  int device;
+} s2rt_merge_args;
+
+S2RT_API void s2rt_merge_args_init(s2rt_merge_args *args);
+
+/** Checks every argument, then launches the bundle's merge kernel for the
+ * dtype and head dim on `stream`, grid (ceil(rows / block_m), heads,
+ * batch). Launches nothing and succeeds when rows is 0. */
+S2RT_API s2rt_status s2rt_merge(s2rt_bundle *bundle,
+                                const s2rt_merge_args *args,
+                                s2rt_stream stream);
+
+/** Runs every host-side check of s2rt_merge without a GPU; the
+ * architecture is checked as for a device of compute capability `arch` (0:
+ * skip that check). */
+S2RT_API s2rt_status s2rt_merge_check(const s2rt_bundle *bundle,
+                                      const s2rt_merge_args *args, int arch);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,10 @@
 //   ... fill a ...
 //   s = b.forward(a, stream);
 //
+// Sequence-parallel pieces: set a.query_pos / a.key_begin / a.key_end for a
+// partial result over a key window, then fold partials together with
+// b.merge(s2rt::Bundle::mergeArgs() filled in, stream).
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef S2C_RUNTIME_INCLUDE_S2RT_HPP
@@ -53,6 +57,8 @@ struct KernelInfo {
   int sharedBytes = 0;
   bool hasPtx = false;
   bool hasCubin = false;
+  /// S2RT_KERNEL_FORWARD or S2RT_KERNEL_MERGE.
+  int kind = S2RT_KERNEL_FORWARD;
 };
 
 /// Owns one loaded bundle; destroys it (and its device modules) on scope
@@ -92,6 +98,13 @@ public:
   static s2rt_forward_args forwardArgs() {
     s2rt_forward_args a;
     s2rt_forward_args_init(&a);
+    return a;
+  }
+
+  /// Arguments initialised by s2rt_merge_args_init.
+  static s2rt_merge_args mergeArgs() {
+    s2rt_merge_args a;
+    s2rt_merge_args_init(&a);
     return a;
   }
 
@@ -140,6 +153,7 @@ public:
       ki.sharedBytes = k.shared_bytes;
       ki.hasPtx = k.has_ptx != 0;
       ki.hasCubin = k.has_cubin != 0;
+      ki.kind = k.kind;
       out.push_back(std::move(ki));
     }
     return out;
@@ -154,6 +168,13 @@ public:
   }
   Status forward(const s2rt_forward_args &a, s2rt_stream stream) const {
     return Status(s2rt_forward(handle, &a, stream));
+  }
+  Status checkMerge(const s2rt_merge_args &a, int arch = 0) const {
+    return Status(s2rt_merge_check(handle, &a, arch));
+  }
+  /// Folds (a.part_out, a.part_lse) into (a.out, a.lse) by log-sum-exp.
+  Status merge(const s2rt_merge_args &a, s2rt_stream stream) const {
+    return Status(s2rt_merge(handle, &a, stream));
   }
 
 private:

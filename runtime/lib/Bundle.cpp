@@ -333,8 +333,16 @@ std::string validateBundle(const Bundle &b) {
     if (k.headDim < 1 || k.headDim > 1024)
       return label + ": head dim " + std::to_string(k.headDim) +
              " outside [1, 1024]";
-    if (k.blockM < 1 || k.blockM > 1024 || k.blockN < 1 || k.blockN > 1024)
-      return label + ": tile sizes outside [1, 1024]";
+    if (k.kind != KernelKind::Forward && k.kind != KernelKind::Merge)
+      return label + ": unknown kernel kind " + std::to_string(int(k.kind)) +
+             ", expected 0 (forward) or 1 (merge)";
+    bool merge = k.kind == KernelKind::Merge;
+    // A merge kernel's BLOCK_M is its rows per CTA; it has no key tiles.
+    if (k.blockM < 1 || k.blockM > 1024 || k.blockN < (merge ? 0 : 1) ||
+        k.blockN > 1024)
+      return label + ": tile sizes " + std::to_string(k.blockM) + "x" +
+             std::to_string(k.blockN) + " outside [1, 1024]" +
+             (merge ? " (block n of a merge kernel may be 0)" : "");
     if (k.threads < 32 || k.threads > 1024 || k.threads % 32)
       return label + ": " + std::to_string(k.threads) +
              " threads per CTA, expected a multiple of 32 in [32, 1024]";
@@ -393,6 +401,7 @@ std::string writeBundle(const Bundle &b) {
     w.i32(k.threads);
     w.i32(k.sharedBytes);
     w.i32(k.abiVersion);
+    w.u8(uint8_t(k.kind));
     w.blob(k.ptx.data(), k.ptx.size());
     w.blob(k.cubin.data(), k.cubin.size());
   }
@@ -436,7 +445,8 @@ bool readBundle(const void *data, size_t size, Bundle &out,
   if (version != kBundleFormatVersion)
     return error = "unsupported bundle format version " +
                    std::to_string(version) + ", expected " +
-                   std::to_string(kBundleFormatVersion),
+                   std::to_string(kBundleFormatVersion) +
+                   " (recompile the pattern with this s2c)",
            false;
   uint32_t headerSize = readLE32(bytes + 12);
   if (headerSize != kBundleHeaderSize)
@@ -506,7 +516,9 @@ bool readBundle(const void *data, size_t size, Bundle &out,
       c.str(kv.second, BundleLimits::kMaxNameBytes, "setting value");
     }
   }
-  if (count("kernel count", BundleLimits::kMaxKernels, 65)) {
+  // A kernel takes at least 66 bytes: two empty strings (8), dtype (1),
+  // six i32 (24), kind (1) and two references (32).
+  if (count("kernel count", BundleLimits::kMaxKernels, 66)) {
     b.kernels.resize(n);
     for (BundleKernel &k : b.kernels) {
       c.str(k.name, BundleLimits::kMaxNameBytes, "kernel name");
@@ -520,6 +532,10 @@ bool readBundle(const void *data, size_t size, Bundle &out,
       c.i32(k.threads, "kernel threads");
       c.i32(k.sharedBytes, "kernel shared memory");
       c.i32(k.abiVersion, "kernel ABI version");
+      if (c.u8(u8v, "kernel kind") && u8v > uint8_t(KernelKind::Merge))
+        c.fail("unknown kernel kind " + std::to_string(u8v) +
+               ", expected 0 (forward) or 1 (merge)");
+      k.kind = KernelKind(u8v);
       c.blob(k.ptx, "kernel PTX");
       c.blob(k.cubin, "kernel cubin");
       if (!c.ok())

@@ -1,24 +1,22 @@
 //===- Runtime.cpp - The s2rt C API over the CUDA driver API --------------===//
 //
-// Implements s2rt.h. libcuda.so.1 is opened with dlopen and every entry point
-// is looked up with dlsym under its versioned name (cuda.h's macros give it,
-// e.g. cuMemAlloc -> cuMemAlloc_v2); cuda.h supplies only the types. Every
+// Implements s2rt.h over the driver that Driver.h opens at run time. Every
 // failure becomes a status plus a thread-local message; C++ exceptions never
 // cross the C boundary.
 //
 // Per bundle, a mutex guards a cache of per-device state (primary context,
-// loaded modules, uploaded table buffer). s2rt_forward looks its kernel up
-// under that mutex and launches it with no allocation, synchronisation or
-// module loading once the device is prepared.
+// loaded modules, uploaded table buffer). s2rt_forward and s2rt_merge look
+// their kernel up under that mutex and launch it with no allocation,
+// synchronisation or module loading once the device is prepared.
 //
 //===----------------------------------------------------------------------===//
 
 #include "s2rt.h"
 
+#include "Driver.h"
 #include "s2/Bundle.h"
 
 #include <cuda.h>
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <cmath>
@@ -30,133 +28,17 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <tuple>
 #include <vector>
 
+using s2rt_detail::cuMessage;
+using s2rt_detail::Driver;
+using s2rt_detail::fail;
+using s2rt_detail::lastError;
+using s2rt_detail::loadDriver;
+using s2rt_detail::ok;
+
 namespace {
-
-thread_local std::string lastError;
-
-s2rt_status fail(s2rt_status status, std::string message) {
-  lastError = std::move(message);
-  return status;
-}
-
-s2rt_status ok() {
-  lastError.clear();
-  return S2RT_SUCCESS;
-}
-
-//===----------------------------------------------------------------------===//
-// The driver, loaded at run time
-//===----------------------------------------------------------------------===//
-
-#define S2RT_STR_(x) #x
-#define S2RT_STR(x) S2RT_STR_(x)
-
-// Every driver entry point used, with its cuda.h prototype.
-#define S2RT_DRIVER_FUNCTIONS(X)                                               \
-  X(cuInit)                                                                    \
-  X(cuGetErrorName)                                                            \
-  X(cuGetErrorString)                                                          \
-  X(cuDeviceGetCount)                                                          \
-  X(cuDeviceGet)                                                               \
-  X(cuDeviceGetAttribute)                                                      \
-  X(cuDevicePrimaryCtxRetain)                                                  \
-  X(cuDevicePrimaryCtxRelease)                                                 \
-  X(cuCtxGetCurrent)                                                           \
-  X(cuCtxGetDevice)                                                            \
-  X(cuCtxPushCurrent)                                                          \
-  X(cuCtxPopCurrent)                                                           \
-  X(cuModuleLoadDataEx)                                                        \
-  X(cuModuleUnload)                                                            \
-  X(cuModuleGetFunction)                                                       \
-  X(cuFuncSetAttribute)                                                        \
-  X(cuMemAlloc)                                                                \
-  X(cuMemFree)                                                                 \
-  X(cuMemcpyHtoD)                                                              \
-  X(cuLaunchKernel)
-
-struct Driver {
-  void *handle = nullptr;
-#define S2RT_DECLARE(fn) decltype(&::fn) fn = nullptr;
-  S2RT_DRIVER_FUNCTIONS(S2RT_DECLARE)
-#undef S2RT_DECLARE
-};
-
-std::mutex driverMutex;
-Driver driver;
-bool driverReady = false;
-
-/// Loads libcuda and calls cuInit once. A failure is not cached, so a later
-/// call retries (and a test can point S2RT_LIBCUDA elsewhere).
-s2rt_status loadDriver(const Driver *&out) {
-  std::lock_guard<std::mutex> lock(driverMutex);
-  if (driverReady) {
-    out = &driver;
-    return S2RT_SUCCESS;
-  }
-  const char *env = std::getenv("S2RT_LIBCUDA");
-  std::string path = env && *env ? env : "libcuda.so.1";
-  void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!h) {
-    const char *why = dlerror();
-    return fail(S2RT_ERROR_NO_DRIVER,
-                "cannot load the CUDA driver '" + path +
-                    "': " + (why ? why : "unknown error") +
-                    " (is an NVIDIA driver installed? set S2RT_LIBCUDA to "
-                    "its libcuda.so.1)");
-  }
-  Driver d;
-  d.handle = h;
-#define S2RT_LOOKUP(fn)                                                        \
-  d.fn = reinterpret_cast<decltype(&::fn)>(dlsym(h, S2RT_STR(fn)));            \
-  if (!d.fn) {                                                                 \
-    dlclose(h);                                                                \
-    return fail(S2RT_ERROR_NO_DRIVER,                                          \
-                "the CUDA driver '" + path +                                   \
-                    "' lacks " S2RT_STR(fn) " (driver too old?)");             \
-  }
-  S2RT_DRIVER_FUNCTIONS(S2RT_LOOKUP)
-#undef S2RT_LOOKUP
-  CUresult r = d.cuInit(0);
-  if (r != CUDA_SUCCESS) {
-    const char *name = nullptr;
-    d.cuGetErrorName(r, &name);
-    std::string msg = std::string("cuInit failed: ") +
-                      (name ? name : "unknown CUDA error") + " (" +
-                      std::to_string(int(r)) + ")";
-    dlclose(h);
-    return fail(r == CUDA_ERROR_NO_DEVICE ? S2RT_ERROR_NO_DRIVER
-                                          : S2RT_ERROR_CUDA,
-                msg);
-  }
-  driver = d;
-  driverReady = true;
-  out = &driver;
-  return S2RT_SUCCESS;
-}
-
-std::string cuMessage(const Driver &d, const char *call, CUresult r) {
-  const char *name = nullptr, *text = nullptr;
-  if (d.cuGetErrorName)
-    d.cuGetErrorName(r, &name);
-  if (d.cuGetErrorString)
-    d.cuGetErrorString(r, &text);
-  return std::string(call) + " failed: " + (name ? name : "unknown") + " (" +
-         (text ? text : "no description") + ")";
-}
-
-/// Runs a driver call; on failure records "<call> failed: CUDA_ERROR_X (...)"
-/// and returns S2RT_ERROR_CUDA from the enclosing function.
-#define S2RT_CU(d, call)                                                       \
-  do {                                                                         \
-    CUresult s2rtResult = (d).call;                                            \
-    if (s2rtResult != CUDA_SUCCESS)                                            \
-      return fail(s2rtResult == CUDA_ERROR_OUT_OF_MEMORY                       \
-                      ? S2RT_ERROR_OUT_OF_MEMORY                               \
-                      : S2RT_ERROR_CUDA,                                       \
-                  cuMessage((d), #call, s2rtResult));                          \
-  } while (0)
 
 //===----------------------------------------------------------------------===//
 // Kernel selection (no GPU needed)
@@ -170,17 +52,21 @@ const char *dtypeLabel(int dtype) {
 
 std::string archLabel(int arch) { return "sm_" + std::to_string(arch); }
 
-/// Best kernel of `b` for a device of compute capability `arch`: exact-arch
-/// cubin, else PTX of the highest target the device runs (architecture-
-/// specific "a" targets only on exactly their architecture, so sm_90a beats
-/// sm_80 on sm_90). -1 when none runs there.
-int selectKernel(const s2::Bundle &b, int arch, int dtype, int headDim,
-                 bool &usesCubin) {
+const char *kindLabel(s2::KernelKind kind) {
+  return kind == s2::KernelKind::Merge ? "merge" : "forward";
+}
+
+/// Best kernel of `kind` in `b` for a device of compute capability `arch`:
+/// exact-arch cubin, else PTX of the highest target the device runs
+/// (architecture-specific "a" targets only on exactly their architecture,
+/// so sm_90a beats sm_80 on sm_90). -1 when none runs there.
+int selectKernel(const s2::Bundle &b, s2::KernelKind kind, int arch, int dtype,
+                 int headDim, bool &usesCubin) {
   int best = -1;
   long bestScore = -1;
   for (size_t i = 0; i < b.kernels.size(); ++i) {
     const s2::BundleKernel &k = b.kernels[i];
-    if (int(k.dtype) != dtype || k.headDim != headDim)
+    if (k.kind != kind || int(k.dtype) != dtype || k.headDim != headDim)
       continue;
     int karch;
     bool specific;
@@ -200,13 +86,38 @@ int selectKernel(const s2::Bundle &b, int arch, int dtype, int headDim,
   return best;
 }
 
+/// Whether `b` has a kernel of `kind` for (dtype, head dim) on some target.
+bool hasVariant(const s2::Bundle &b, s2::KernelKind kind, int dtype,
+                int headDim) {
+  for (const s2::BundleKernel &k : b.kernels)
+    if (k.kind == kind && int(k.dtype) == dtype && k.headDim == headDim)
+      return true;
+  return false;
+}
+
+/// The kernels of `kind` as "bf16 d128 sm_90a, f16 d64 sm_80".
+std::string kernelList(const s2::Bundle &b, s2::KernelKind kind) {
+  std::string s;
+  for (const s2::BundleKernel &k : b.kernels) {
+    if (k.kind != kind)
+      continue;
+    if (!s.empty())
+      s += ", ";
+    s += std::string(s2::dtypeName(k.dtype)) + " d" +
+         std::to_string(k.headDim) + " " + k.target;
+  }
+  return s.empty() ? std::string("no ") + kindLabel(kind) + " kernels" : s;
+}
+
+/// Every kernel, merge kernels marked.
 std::string kernelList(const s2::Bundle &b) {
   std::string s;
   for (const s2::BundleKernel &k : b.kernels) {
     if (!s.empty())
       s += ", ";
     s += std::string(s2::dtypeName(k.dtype)) + " d" +
-         std::to_string(k.headDim) + " " + k.target;
+         std::to_string(k.headDim) + " " + k.target +
+         (k.kind == s2::KernelKind::Merge ? " (merge)" : "");
   }
   return s.empty() ? "no kernels" : s;
 }
@@ -223,14 +134,17 @@ struct LoadedKernel {
   CUfunction fn = nullptr;
 };
 
+/// (kind, dtype, head dim) of a loaded kernel.
+using KernelKey = std::tuple<int, int, int>;
+
 struct DeviceState {
   bool prepared = false;
   CUdevice dev = 0;
   CUcontext ctx = nullptr;
   int arch = 0;
   std::vector<CUmodule> modules;
-  /// (dtype, head dim) -> the loaded kernel.
-  std::map<std::pair<int, int>, LoadedKernel> kernels;
+  /// (kind, dtype, head dim) -> the loaded kernel.
+  std::map<KernelKey, LoadedKernel> kernels;
   CUdeviceptr tables = 0;
 };
 } // namespace
@@ -271,8 +185,7 @@ s2rt_status loadKernel(const Driver &d, const s2::BundleKernel &k,
   CUresult r = d.cuModuleLoadDataEx(&module, image, 2, opts, vals);
   if (r != CUDA_SUCCESS) {
     log[sizeof(log) - 1] = '\0';
-    return fail(r == CUDA_ERROR_OUT_OF_MEMORY ? S2RT_ERROR_OUT_OF_MEMORY
-                                              : S2RT_ERROR_CUDA,
+    return fail(s2rt_detail::cudaStatus(r),
                 cuMessage(d, "cuModuleLoadDataEx", r) + " loading kernel '" +
                     k.name + "' (" + k.target + (useCubin ? " cubin" : " PTX") +
                     ")" + (log[0] ? std::string(": ") + log : std::string()));
@@ -312,14 +225,14 @@ s2rt_status prepareLocked(const Driver &d, s2rt_bundle *bundle, int device) {
   st.arch = major * 10 + minor;
   const s2::Bundle &b = bundle->b;
 
-  // Which kernel serves each (dtype, head dim) on this device.
-  std::map<std::pair<int, int>, std::pair<int, bool>> plan;
+  // Which kernel serves each (kind, dtype, head dim) on this device.
+  std::map<KernelKey, std::pair<int, bool>> plan;
   for (const s2::BundleKernel &k : b.kernels) {
-    auto key = std::make_pair(int(k.dtype), int(k.headDim));
+    KernelKey key(int(k.kind), int(k.dtype), int(k.headDim));
     if (plan.count(key))
       continue;
     bool cubin = false;
-    int idx = selectKernel(b, st.arch, key.first, key.second, cubin);
+    int idx = selectKernel(b, k.kind, st.arch, int(k.dtype), k.headDim, cubin);
     if (idx >= 0)
       plan[key] = {idx, cubin};
   }
@@ -335,11 +248,11 @@ s2rt_status prepareLocked(const Driver &d, s2rt_bundle *bundle, int device) {
     return fail(S2RT_ERROR_CUDA, "cuCtxPushCurrent failed");
   }
   auto bail = [&](s2rt_status s) {
-    std::string keep = lastError;
+    std::string keep = lastError();
     CUcontext popped;
     d.cuCtxPopCurrent(&popped);
     releaseDevice(d, st);
-    lastError = keep;
+    lastError() = keep;
     return s;
   };
   std::map<int, CUfunction> loaded;
@@ -384,8 +297,7 @@ s2rt_status prepareLocked(const Driver &d, s2rt_bundle *bundle, int device) {
     CUresult r = d.cuMemAlloc(&st.tables, bytes);
     if (r != CUDA_SUCCESS) {
       st.tables = 0;
-      return bail(fail(r == CUDA_ERROR_OUT_OF_MEMORY ? S2RT_ERROR_OUT_OF_MEMORY
-                                                     : S2RT_ERROR_CUDA,
+      return bail(fail(s2rt_detail::cudaStatus(r),
                        cuMessage(d, "cuMemAlloc", r) + " for " +
                            std::to_string(bytes) + " bytes of tables"));
     }
@@ -401,8 +313,103 @@ s2rt_status prepareLocked(const Driver &d, s2rt_bundle *bundle, int device) {
   return S2RT_SUCCESS;
 }
 
+/// A loaded kernel and where to launch it.
+struct Launchable {
+  const s2::BundleKernel *k = nullptr;
+  CUfunction fn = nullptr;
+  CUcontext ctx = nullptr;
+  CUdeviceptr tables = 0;
+};
+
+/// Resolves the device (-1: the current context's, else 0), prepares it and
+/// finds the kernel of `kind` for (dtype, head dim) that runs there.
+s2rt_status findKernel(const Driver &d, s2rt_bundle *bundle, int device,
+                       s2::KernelKind kind, int dtype, int headDim,
+                       Launchable &out) {
+  CUcontext current = nullptr;
+  int resolved = 0;
+  s2rt_status s = s2rt_detail::resolveDevice(d, device, resolved, current);
+  if (s != S2RT_SUCCESS)
+    return s;
+  device = resolved;
+  std::lock_guard<std::mutex> lock(bundle->mutex);
+  s = prepareLocked(d, bundle, device);
+  if (s != S2RT_SUCCESS)
+    return s;
+  const DeviceState &st = bundle->devices[device];
+  auto it = st.kernels.find(KernelKey(int(kind), dtype, headDim));
+  if (it == st.kernels.end())
+    return fail(S2RT_ERROR_UNSUPPORTED,
+                std::string("no ") + dtypeLabel(dtype) + " d" +
+                    std::to_string(headDim) +
+                    (kind == s2::KernelKind::Merge ? " merge" : "") +
+                    " kernel of the bundle runs on device " +
+                    std::to_string(device) + " (" + archLabel(st.arch) +
+                    "); it has: " + kernelList(bundle->b, kind));
+  out.k = &bundle->b.kernels[size_t(it->second.index)];
+  out.fn = it->second.fn;
+  out.ctx = st.ctx;
+  out.tables = st.tables;
+  return S2RT_SUCCESS;
+}
+
+/// Launches `l` with grid (gx, gy, gz), the manifest's block and shared
+/// memory, in its device's primary context.
+s2rt_status launch(const Driver &d, const Launchable &l, int64_t gx, int64_t gy,
+                   int64_t gz, s2rt_stream stream, void **params) {
+  s2rt_detail::ContextScope scope(d, l.ctx);
+  if (scope.status() != S2RT_SUCCESS)
+    return scope.status();
+  CUresult r =
+      d.cuLaunchKernel(l.fn, unsigned(gx), unsigned(gy), unsigned(gz),
+                       unsigned(l.k->threads), 1, 1, unsigned(l.k->sharedBytes),
+                       reinterpret_cast<CUstream>(stream), params, nullptr);
+  if (r != CUDA_SUCCESS)
+    return fail(S2RT_ERROR_CUDA,
+                cuMessage(d, "cuLaunchKernel", r) + " launching '" + l.k->name +
+                    "' with grid (" + std::to_string(gx) + ", " +
+                    std::to_string(gy) + ", " + std::to_string(gz) + ")");
+  return S2RT_SUCCESS;
+}
+
 bool aligned(const void *p, uintptr_t a) {
   return (reinterpret_cast<uintptr_t>(p) % a) == 0;
+}
+
+/// The absolute query position and key window a launch uses (the
+/// defaults resolved).
+struct Window {
+  int64_t queryPos;
+  int64_t keyBegin;
+  int64_t keyEnd;
+};
+
+Window windowOf(const s2rt_forward_args &a) {
+  bool packed = a.cu_seqlens_q != nullptr;
+  Window w;
+  w.queryPos =
+      packed || a.query_pos == -1 ? a.seqlen_k - a.seqlen_q : a.query_pos;
+  w.keyBegin = packed ? 0 : a.key_begin;
+  w.keyEnd = packed || a.key_end == -1 ? a.seqlen_k : a.key_end;
+  return w;
+}
+
+/// Checks that the key window [begin, end) of a launch over `sk` keys
+/// starts on a key tile of `blockN` keys and ends on one or at sk.
+s2rt_status checkWindowTiles(int64_t begin, int64_t end, int64_t sk,
+                             int64_t blockN) {
+  if (begin % blockN)
+    return fail(S2RT_ERROR_INVALID_ARGUMENT,
+                "key window begin " + std::to_string(begin) +
+                    " is not a multiple of the bundle's block_n " +
+                    std::to_string(blockN));
+  if (end % blockN && end != sk)
+    return fail(S2RT_ERROR_INVALID_ARGUMENT,
+                "key window end " + std::to_string(end) +
+                    " is neither a multiple of the bundle's block_n " +
+                    std::to_string(blockN) + " nor the key length " +
+                    std::to_string(sk));
+  return S2RT_SUCCESS;
 }
 
 /// Host-side checks of s2rt_forward; `arch` 0 skips the architecture check.
@@ -452,12 +459,53 @@ s2rt_status checkForward(const s2rt_bundle *bundle, const s2rt_forward_args *a,
   if (a->seqlen_q > a->seqlen_k)
     return bad("query length " + std::to_string(a->seqlen_q) +
                " exceeds key length " + std::to_string(a->seqlen_k) +
-               " (queries align to the end of the keys)");
+               " (queries lie among the key positions)");
   if (b.maxSeqLen > 0 && a->seqlen_k > b.maxSeqLen)
     return bad("key length " + std::to_string(a->seqlen_k) + " exceeds " +
                std::to_string(b.maxSeqLen) +
                ", the longest the bundle's table-backed schedule was built "
                "for");
+
+  // Query position and key window (docs/bundle.md, parameters 26-28).
+  if (packed) {
+    bool posDefault =
+        a->query_pos == -1 || a->query_pos == a->seqlen_k - a->seqlen_q;
+    bool windowDefault =
+        a->key_begin == 0 && (a->key_end == -1 || a->key_end == a->seqlen_k);
+    if (!posDefault || !windowDefault)
+      return bad("a packed launch takes the default query position and key "
+                 "window (query_pos -1, key_begin 0, key_end -1), got "
+                 "query_pos " +
+                 std::to_string(a->query_pos) + ", key window [" +
+                 std::to_string(a->key_begin) + ", " +
+                 std::to_string(a->key_end) + ")");
+  } else {
+    if (a->query_pos < -1)
+      return bad("query position " + std::to_string(a->query_pos) +
+                 " is negative (-1 means seqlen_k - seqlen_q)");
+    if (a->query_pos > a->seqlen_k - a->seqlen_q)
+      return bad("query rows [" + std::to_string(a->query_pos) + ", +" +
+                 std::to_string(a->seqlen_q) + ") extend past the key length " +
+                 std::to_string(a->seqlen_k));
+    if (a->key_begin < 0)
+      return bad("key window begin " + std::to_string(a->key_begin) +
+                 " is negative");
+    if (a->key_end < -1)
+      return bad("key window end " + std::to_string(a->key_end) +
+                 " is negative (-1 means seqlen_k)");
+    Window w = windowOf(*a);
+    if (w.keyEnd > a->seqlen_k)
+      return bad("key window end " + std::to_string(w.keyEnd) +
+                 " exceeds the key length " + std::to_string(a->seqlen_k));
+    if (w.keyBegin > w.keyEnd)
+      return bad("key window [" + std::to_string(w.keyBegin) + ", " +
+                 std::to_string(w.keyEnd) + ") ends before it begins");
+    s2rt_status s =
+        checkWindowTiles(w.keyBegin, w.keyEnd, a->seqlen_k, b.blockN);
+    if (s != S2RT_SUCCESS)
+      return s;
+  }
+
   if (a->heads < 1 || a->head_offset < 0 || a->head_offset + a->heads > b.heads)
     return bad("heads [" + std::to_string(a->head_offset) + ", " +
                std::to_string(a->head_offset + a->heads) +
@@ -516,22 +564,113 @@ s2rt_status checkForward(const s2rt_bundle *bundle, const s2rt_forward_args *a,
       return bad("strides of 'lse' address beyond 2^62 elements");
   }
 
-  bool any = false;
-  for (const s2::BundleKernel &k : b.kernels)
-    any |= int(k.dtype) == int(a->dtype) && k.headDim == a->head_dim;
-  if (!any)
+  if (!hasVariant(b, s2::KernelKind::Forward, a->dtype, int(a->head_dim)))
     return fail(S2RT_ERROR_UNSUPPORTED,
                 std::string("the bundle has no ") + dtypeLabel(a->dtype) +
                     " kernel for head dim " + std::to_string(a->head_dim) +
-                    "; it has: " + kernelList(b));
+                    "; it has: " + kernelList(b, s2::KernelKind::Forward));
   if (arch > 0) {
     bool cubin;
-    if (selectKernel(b, arch, a->dtype, int(a->head_dim), cubin) < 0)
+    if (selectKernel(b, s2::KernelKind::Forward, arch, a->dtype,
+                     int(a->head_dim), cubin) < 0)
       return fail(S2RT_ERROR_UNSUPPORTED,
                   std::string("no ") + dtypeLabel(a->dtype) + " d" +
                       std::to_string(a->head_dim) + " kernel of the bundle " +
                       "runs on " + archLabel(arch) +
-                      "; it has: " + kernelList(b));
+                      "; it has: " + kernelList(b, s2::KernelKind::Forward));
+  }
+  return S2RT_SUCCESS;
+}
+
+/// Host-side checks of s2rt_merge; `arch` 0 skips the architecture check.
+s2rt_status checkMerge(const s2rt_bundle *bundle, const s2rt_merge_args *a,
+                       int arch) {
+  auto bad = [](const std::string &m) {
+    return fail(S2RT_ERROR_INVALID_ARGUMENT, m);
+  };
+  if (!bundle)
+    return bad("null bundle");
+  if (!a)
+    return bad("null merge arguments");
+  if (a->struct_size != sizeof(s2rt_merge_args))
+    return bad("merge arguments of size " + std::to_string(a->struct_size) +
+               ", expected " + std::to_string(sizeof(s2rt_merge_args)) +
+               " (initialise them with s2rt_merge_args_init)");
+  const s2::Bundle &b = bundle->b;
+  const char *names[4] = {"out", "part_out", "lse", "part_lse"};
+  const void *ptrs[4] = {a->out, a->part_out, a->lse, a->part_lse};
+  for (int i = 0; i < 4; ++i) {
+    uintptr_t align = i < 2 ? 16 : 4;
+    if (!ptrs[i])
+      return bad(std::string("null '") + names[i] + "' pointer");
+    if (!aligned(ptrs[i], align))
+      return bad(std::string("'") + names[i] + "' pointer is not " +
+                 std::to_string(align) + "-byte aligned");
+  }
+  if (a->dtype != S2RT_DTYPE_BF16 && a->dtype != S2RT_DTYPE_F16)
+    return bad("unknown dtype " + std::to_string(int(a->dtype)) +
+               ", expected S2RT_DTYPE_BF16 or S2RT_DTYPE_F16");
+  if (a->head_dim <= 0 || a->head_dim > 1024)
+    return bad("head dim " + std::to_string(a->head_dim) +
+               " outside [1, 1024]");
+  if (a->batch < 1 || a->batch > 65535)
+    return bad("batch " + std::to_string(a->batch) + " outside [1, 65535]");
+  if (a->heads < 1 || a->heads > 65535)
+    return bad("heads " + std::to_string(a->heads) + " outside [1, 65535]");
+  if (a->rows < 0 || a->rows > INT32_MAX)
+    return bad("rows " + std::to_string(a->rows) + " outside [0, 2^31)");
+
+  struct StrideSet {
+    const char *name;
+    const int64_t *s;
+  };
+  const StrideSet sets[2] = {{"out", a->o_stride},
+                             {"part_out", a->part_o_stride}};
+  const char *dim[3] = {"batch", "seq", "head"};
+  for (const StrideSet &set : sets) {
+    for (int i = 0; i < 3; ++i) {
+      if (set.s[i] < 0)
+        return bad(std::string("negative ") + dim[i] + " stride of '" +
+                   set.name + "'");
+      if (set.s[i] % 8)
+        return bad(std::string(dim[i]) + " stride " + std::to_string(set.s[i]) +
+                   " of '" + set.name +
+                   "' is not a multiple of 16 bytes (8 elements)");
+    }
+    __int128 top = __int128(a->batch - 1) * set.s[0] +
+                   __int128(a->rows > 0 ? a->rows - 1 : 0) * set.s[1] +
+                   __int128(a->heads - 1) * set.s[2] + a->head_dim;
+    if (top > (__int128(1) << 62))
+      return bad(std::string("strides of '") + set.name +
+                 "' address beyond 2^62 elements");
+  }
+  const StrideSet lseSets[2] = {{"lse", a->lse_stride},
+                                {"part_lse", a->part_lse_stride}};
+  for (const StrideSet &set : lseSets) {
+    if (set.s[0] < 0 || set.s[1] < 0)
+      return bad(std::string("negative '") + set.name + "' stride");
+    __int128 top = __int128(a->batch - 1) * set.s[0] +
+                   __int128(a->heads - 1) * set.s[1] + a->rows;
+    if (top > (__int128(1) << 62))
+      return bad(std::string("strides of '") + set.name +
+                 "' address beyond 2^62 elements");
+  }
+
+  if (!hasVariant(b, s2::KernelKind::Merge, a->dtype, int(a->head_dim)))
+    return fail(S2RT_ERROR_UNSUPPORTED,
+                std::string("the bundle has no ") + dtypeLabel(a->dtype) +
+                    " merge kernel for head dim " +
+                    std::to_string(a->head_dim) +
+                    "; it has: " + kernelList(b, s2::KernelKind::Merge));
+  if (arch > 0) {
+    bool cubin;
+    if (selectKernel(b, s2::KernelKind::Merge, arch, a->dtype, int(a->head_dim),
+                     cubin) < 0)
+      return fail(S2RT_ERROR_UNSUPPORTED,
+                  std::string("no ") + dtypeLabel(a->dtype) + " d" +
+                      std::to_string(a->head_dim) +
+                      " merge kernel of the bundle runs on " + archLabel(arch) +
+                      "; it has: " + kernelList(b, s2::KernelKind::Merge));
   }
   return S2RT_SUCCESS;
 }
@@ -572,15 +711,21 @@ s2rt_status loadBundle(const void *data, size_t size, s2rt_bundle **out) {
 // The C API
 //===----------------------------------------------------------------------===//
 
-// Every entry point that allocates catches exceptions (bad_alloc) here.
-#define S2RT_GUARD(...)                                                        \
-  try {                                                                        \
-    __VA_ARGS__                                                                \
-  } catch (const std::bad_alloc &) {                                           \
-    return fail(S2RT_ERROR_OUT_OF_MEMORY, "out of memory");                    \
-  } catch (...) {                                                              \
-    return fail(S2RT_ERROR_INVALID_ARGUMENT, "unexpected internal error");     \
+namespace {
+
+/// Runs an entry point's body, turning exceptions (bad_alloc) into a status:
+/// none crosses the C API.
+template <typename F> s2rt_status guarded(F &&body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc &) {
+    return fail(S2RT_ERROR_OUT_OF_MEMORY, "out of memory");
+  } catch (...) {
+    return fail(S2RT_ERROR_INVALID_ARGUMENT, "unexpected internal error");
   }
+}
+
+} // namespace
 
 extern "C" {
 
@@ -610,32 +755,37 @@ const char *s2rt_status_name(s2rt_status status) {
   return "S2RT_ERROR_UNKNOWN";
 }
 
-const char *s2rt_last_error(void) { return lastError.c_str(); }
+const char *s2rt_last_error(void) { return lastError().c_str(); }
 
-s2rt_status s2rt_init(void){S2RT_GUARD({
-  const Driver *d;
-  s2rt_status s = loadDriver(d);
-  return s == S2RT_SUCCESS ? ok() : s;
-})}
+s2rt_status s2rt_init(void) {
+  return guarded([&]() -> s2rt_status {
+    const Driver *d;
+    s2rt_status s = loadDriver(d);
+    return s == S2RT_SUCCESS ? ok() : s;
+  });
+}
 
-s2rt_status s2rt_device_count(int *count){S2RT_GUARD({
-  if (!count)
-    return fail(S2RT_ERROR_INVALID_ARGUMENT, "null count pointer");
-  *count = 0;
-  const Driver *d;
-  s2rt_status s = loadDriver(d);
-  if (s != S2RT_SUCCESS)
-    return s;
-  S2RT_CU(*d, cuDeviceGetCount(count));
-  return ok();
-})}
+s2rt_status s2rt_device_count(int *count) {
+  return guarded([&]() -> s2rt_status {
+    if (!count)
+      return fail(S2RT_ERROR_INVALID_ARGUMENT, "null count pointer");
+    *count = 0;
+    const Driver *d;
+    s2rt_status s = loadDriver(d);
+    if (s != S2RT_SUCCESS)
+      return s;
+    S2RT_CU(*d, cuDeviceGetCount(count));
+    return ok();
+  });
+}
 
-s2rt_status
-    s2rt_bundle_load_memory(const void *data, size_t size, s2rt_bundle **out){
-        S2RT_GUARD({ return loadBundle(data, size, out); })}
+s2rt_status s2rt_bundle_load_memory(const void *data, size_t size,
+                                    s2rt_bundle **out) {
+  return guarded([&]() -> s2rt_status { return loadBundle(data, size, out); });
+}
 
 s2rt_status s2rt_bundle_load_file(const char *path, s2rt_bundle **out) {
-  S2RT_GUARD({
+  return guarded([&]() -> s2rt_status {
     if (!out)
       return fail(S2RT_ERROR_INVALID_ARGUMENT, "null output pointer");
     *out = nullptr;
@@ -648,20 +798,17 @@ s2rt_status s2rt_bundle_load_file(const char *path, s2rt_bundle **out) {
       return fail(tooLarge ? S2RT_ERROR_INVALID_BUNDLE : S2RT_ERROR_IO, error);
     s2rt_status s = loadBundle(data.data(), data.size(), out);
     if (s != S2RT_SUCCESS)
-      lastError = std::string(path) + ": " + lastError;
+      lastError() = std::string(path) + ": " + lastError();
     return s;
-  })
+  });
 }
 
 void s2rt_bundle_destroy(s2rt_bundle *bundle) {
   if (!bundle)
     return;
-  {
-    std::lock_guard<std::mutex> lock(driverMutex);
-    if (driverReady)
-      for (auto &entry : bundle->devices)
-        releaseDevice(driver, entry.second);
-  }
+  if (const Driver *d = s2rt_detail::loadedDriver())
+    for (auto &entry : bundle->devices)
+      releaseDevice(*d, entry.second);
   delete bundle;
 }
 
@@ -721,38 +868,41 @@ s2rt_status s2rt_bundle_kernel_info(const s2rt_bundle *b, int index,
   out->abi_version = k.abiVersion;
   out->has_ptx = k.ptx.empty() ? 0 : 1;
   out->has_cubin = k.cubin.empty() ? 0 : 1;
+  out->kind =
+      k.kind == s2::KernelKind::Merge ? S2RT_KERNEL_MERGE : S2RT_KERNEL_FORWARD;
   return ok();
 }
 
 int s2rt_bundle_supports(const s2rt_bundle *b, s2rt_dtype dtype, int head_dim) {
-  if (!b)
-    return 0;
-  for (const s2::BundleKernel &k : b->b.kernels)
-    if (int(k.dtype) == int(dtype) && k.headDim == head_dim)
-      return 1;
-  return 0;
+  return b && hasVariant(b->b, s2::KernelKind::Forward, int(dtype), head_dim)
+             ? 1
+             : 0;
 }
 
 s2rt_status s2rt_bundle_select_kernel(const s2rt_bundle *b, int arch,
                                       s2rt_dtype dtype, int head_dim,
-                                      int *index, int *uses_cubin){S2RT_GUARD({
-  if (!b || !index)
-    return fail(S2RT_ERROR_INVALID_ARGUMENT, "null argument");
-  bool cubin = false;
-  int idx = selectKernel(b->b, arch, int(dtype), head_dim, cubin);
-  *index = idx;
-  if (uses_cubin)
-    *uses_cubin = cubin ? 1 : 0;
-  if (idx < 0)
-    return fail(S2RT_ERROR_UNSUPPORTED,
-                std::string("no ") + dtypeLabel(dtype) + " d" +
-                    std::to_string(head_dim) + " kernel runs on " +
-                    archLabel(arch) + "; the bundle has: " + kernelList(b->b));
-  return ok();
-})}
+                                      int *index, int *uses_cubin) {
+  return guarded([&]() -> s2rt_status {
+    if (!b || !index)
+      return fail(S2RT_ERROR_INVALID_ARGUMENT, "null argument");
+    bool cubin = false;
+    int idx = selectKernel(b->b, s2::KernelKind::Forward, arch, int(dtype),
+                           head_dim, cubin);
+    *index = idx;
+    if (uses_cubin)
+      *uses_cubin = cubin ? 1 : 0;
+    if (idx < 0)
+      return fail(
+          S2RT_ERROR_UNSUPPORTED,
+          std::string("no ") + dtypeLabel(dtype) + " d" +
+              std::to_string(head_dim) + " kernel runs on " + archLabel(arch) +
+              "; the bundle has: " + kernelList(b->b, s2::KernelKind::Forward));
+    return ok();
+  });
+}
 
 s2rt_status s2rt_bundle_prepare(s2rt_bundle *bundle, int device) {
-  S2RT_GUARD({
+  return guarded([&]() -> s2rt_status {
     if (!bundle)
       return fail(S2RT_ERROR_INVALID_ARGUMENT, "null bundle");
     if (device < 0)
@@ -765,7 +915,7 @@ s2rt_status s2rt_bundle_prepare(s2rt_bundle *bundle, int device) {
     std::lock_guard<std::mutex> lock(bundle->mutex);
     s = prepareLocked(*d, bundle, device);
     return s == S2RT_SUCCESS ? ok() : s;
-  })
+  });
 }
 
 void s2rt_forward_args_init(s2rt_forward_args *args) {
@@ -776,18 +926,22 @@ void s2rt_forward_args_init(s2rt_forward_args *args) {
   args->batch = 1;
   args->dtype = S2RT_DTYPE_BF16;
   args->device = -1;
+  args->query_pos = -1;
+  args->key_begin = 0;
+  args->key_end = -1;
 }
 
 s2rt_status s2rt_forward_check(const s2rt_bundle *bundle,
-                               const s2rt_forward_args *args,
-                               int arch){S2RT_GUARD({
-  s2rt_status s = checkForward(bundle, args, arch);
-  return s == S2RT_SUCCESS ? ok() : s;
-})}
+                               const s2rt_forward_args *args, int arch) {
+  return guarded([&]() -> s2rt_status {
+    s2rt_status s = checkForward(bundle, args, arch);
+    return s == S2RT_SUCCESS ? ok() : s;
+  });
+}
 
 s2rt_status s2rt_forward(s2rt_bundle *bundle, const s2rt_forward_args *args,
                          s2rt_stream stream) {
-  S2RT_GUARD({
+  return guarded([&]() -> s2rt_status {
     s2rt_status s = checkForward(bundle, args, 0);
     if (s != S2RT_SUCCESS)
       return s;
@@ -797,47 +951,23 @@ s2rt_status s2rt_forward(s2rt_bundle *bundle, const s2rt_forward_args *args,
       return s;
     const Driver &d = *dp;
     const s2rt_forward_args &a = *args;
-
-    int device = a.device;
-    CUcontext current = nullptr;
-    S2RT_CU(d, cuCtxGetCurrent(&current));
-    if (device < 0) {
-      device = 0;
-      if (current) {
-        CUdevice dev;
-        S2RT_CU(d, cuCtxGetDevice(&dev));
-        device = int(dev);
-      }
-    }
-
-    LoadedKernel lk;
-    CUcontext ctx;
-    CUdeviceptr tables;
-    int arch;
-    {
-      std::lock_guard<std::mutex> lock(bundle->mutex);
-      s = prepareLocked(d, bundle, device);
-      if (s != S2RT_SUCCESS)
-        return s;
-      const DeviceState &st = bundle->devices[device];
-      auto it = st.kernels.find({int(a.dtype), int(a.head_dim)});
-      if (it == st.kernels.end())
-        return fail(S2RT_ERROR_UNSUPPORTED,
-                    std::string("no ") + dtypeLabel(a.dtype) + " d" +
-                        std::to_string(a.head_dim) + " kernel of the " +
-                        "bundle runs on device " + std::to_string(device) +
-                        " (" + archLabel(st.arch) +
-                        "); it has: " + kernelList(bundle->b));
-      lk = it->second;
-      ctx = st.ctx;
-      tables = st.tables;
-      arch = st.arch;
-    }
-    (void)arch;
+    Launchable l;
+    s = findKernel(d, bundle, a.device, s2::KernelKind::Forward, int(a.dtype),
+                   int(a.head_dim), l);
+    if (s != S2RT_SUCCESS)
+      return s;
     if (a.seqlen_q == 0)
       return ok();
-    const s2::BundleKernel &k = bundle->b.kernels[size_t(lk.index)];
+    const s2::BundleKernel &k = *l.k;
     bool packed = a.cu_seqlens_q != nullptr;
+    Window w = windowOf(a);
+    // The bundle's tile sizes are its kernels'; recheck the window against
+    // the kernel that runs in case they differ.
+    if (!packed && k.blockN != bundle->b.blockN) {
+      s = checkWindowTiles(w.keyBegin, w.keyEnd, a.seqlen_k, k.blockN);
+      if (s != S2RT_SUCCESS)
+        return s;
+    }
 
     int64_t bm = k.blockM;
     int64_t tiles;
@@ -845,9 +975,9 @@ s2rt_status s2rt_forward(s2rt_bundle *bundle, const s2rt_forward_args *args,
       tiles =
           std::min((a.seqlen_q + bm - 1) / bm + 1, (a.seqlen_k + bm - 1) / bm);
     else
-      tiles = (a.seqlen_k + bm - 1) / bm - (a.seqlen_k - a.seqlen_q) / bm;
+      tiles = (w.queryPos + a.seqlen_q + bm - 1) / bm - w.queryPos / bm;
 
-    // The 26 parameters of docs/bundle.md, in order.
+    // The 29 parameters of docs/bundle.md, in order.
     const void *q = a.q, *kk = a.k, *v = a.v;
     void *o = a.out;
     void *lse = a.lse;
@@ -863,32 +993,76 @@ s2rt_status s2rt_forward(s2rt_bundle *bundle, const s2rt_forward_args *args,
     float scaleLog2 = float(double(scale) * 1.4426950408889634);
     int32_t headOffset = int32_t(a.head_offset);
     const void *cuq = a.cu_seqlens_q, *cuk = a.cu_seqlens_k;
-    void *tab = reinterpret_cast<void *>(uintptr_t(tables));
-    void *params[26] = {
-        &q,         &kk,         &v,     &o,      &lse,    &sq,     &sk,
-        &st[0],     &st[1],      &st[2], &st[3],  &st[4],  &st[5],  &st[6],
-        &st[7],     &st[8],      &st[9], &st[10], &st[11], &st[12], &st[13],
-        &scaleLog2, &headOffset, &cuq,   &cuk,    &tab};
+    void *tab = reinterpret_cast<void *>(uintptr_t(l.tables));
+    int64_t qpos = w.queryPos, kvlo = w.keyBegin, kvhi = w.keyEnd;
+    void *params[29] = {&q,      &kk,        &v,          &o,      &lse,
+                        &sq,     &sk,        &st[0],      &st[1],  &st[2],
+                        &st[3],  &st[4],     &st[5],      &st[6],  &st[7],
+                        &st[8],  &st[9],     &st[10],     &st[11], &st[12],
+                        &st[13], &scaleLog2, &headOffset, &cuq,    &cuk,
+                        &tab,    &qpos,      &kvlo,       &kvhi};
+    s = launch(d, l, tiles, a.heads, a.batch, stream, params);
+    return s == S2RT_SUCCESS ? ok() : s;
+  });
+}
 
-    bool push = current != ctx;
-    if (push)
-      S2RT_CU(d, cuCtxPushCurrent(ctx));
-    CUresult r = d.cuLaunchKernel(
-        lk.fn, unsigned(tiles), unsigned(a.heads), unsigned(a.batch),
-        unsigned(k.threads), 1, 1, unsigned(k.sharedBytes),
-        reinterpret_cast<CUstream>(stream), params, nullptr);
-    if (push) {
-      CUcontext popped;
-      d.cuCtxPopCurrent(&popped);
-    }
-    if (r != CUDA_SUCCESS)
-      return fail(S2RT_ERROR_CUDA, cuMessage(d, "cuLaunchKernel", r) +
-                                       " launching '" + k.name +
-                                       "' with grid (" + std::to_string(tiles) +
-                                       ", " + std::to_string(a.heads) + ", " +
-                                       std::to_string(a.batch) + ")");
-    return ok();
-  })
+void s2rt_merge_args_init(s2rt_merge_args *args) {
+  if (!args)
+    return;
+  std::memset(args, 0, sizeof(*args));
+  args->struct_size = sizeof(*args);
+  args->batch = 1;
+  args->dtype = S2RT_DTYPE_BF16;
+  args->device = -1;
+}
+
+s2rt_status s2rt_merge_check(const s2rt_bundle *bundle,
+                             const s2rt_merge_args *args, int arch) {
+  return guarded([&]() -> s2rt_status {
+    s2rt_status s = checkMerge(bundle, args, arch);
+    return s == S2RT_SUCCESS ? ok() : s;
+  });
+}
+
+s2rt_status s2rt_merge(s2rt_bundle *bundle, const s2rt_merge_args *args,
+                       s2rt_stream stream) {
+  return guarded([&]() -> s2rt_status {
+    s2rt_status s = checkMerge(bundle, args, 0);
+    if (s != S2RT_SUCCESS)
+      return s;
+    const Driver *dp;
+    s = loadDriver(dp);
+    if (s != S2RT_SUCCESS)
+      return s;
+    const Driver &d = *dp;
+    const s2rt_merge_args &a = *args;
+    Launchable l;
+    s = findKernel(d, bundle, a.device, s2::KernelKind::Merge, int(a.dtype),
+                   int(a.head_dim), l);
+    if (s != S2RT_SUCCESS)
+      return s;
+    if (a.rows == 0)
+      return ok();
+    int64_t bm = l.k->blockM;
+    int64_t tiles = (a.rows + bm - 1) / bm;
+
+    // The 15 parameters of docs/bundle.md, "Merge kernel ABI", in order.
+    void *o = a.out;
+    void *lse = a.lse;
+    const void *oIn = a.part_out;
+    const void *lseIn = a.part_lse;
+    int64_t rows = a.rows;
+    int64_t st[10] = {a.o_stride[0],        a.o_stride[1],
+                      a.o_stride[2],        a.lse_stride[0],
+                      a.lse_stride[1],      a.part_o_stride[0],
+                      a.part_o_stride[1],   a.part_o_stride[2],
+                      a.part_lse_stride[0], a.part_lse_stride[1]};
+    void *params[15] = {&o,     &lse,   &oIn,   &lseIn, &rows,
+                        &st[0], &st[1], &st[2], &st[3], &st[4],
+                        &st[5], &st[6], &st[7], &st[8], &st[9]};
+    s = launch(d, l, tiles, a.heads, a.batch, stream, params);
+    return s == S2RT_SUCCESS ? ok() : s;
+  });
 }
 
 } // extern "C"

@@ -1,7 +1,7 @@
 //===- FakeCuda.cpp - A host-only stand-in for libcuda.so.1 in tests ------===//
 //
 // Implements, with cuda.h's exact prototypes, the driver entry points that
-// s2rt looks up, on the host. See FakeCuda.h.
+// s2rt looks up (runtime/lib/Driver.h), on the host. See FakeCuda.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,7 +11,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,18 @@ int deviceCount = 1, ccMajor = 9, ccMinor = 0, optin = 227 * 1024;
 thread_local std::vector<CUcontext> ctxStack;
 std::string lastCopy;
 std::string lastFunctionName;
+/// Entry point name of every function handed out.
+std::map<CUfunction, std::string> functionNames;
+/// Live streams and events (handles made up by the fake), and streams
+/// destroyed since (using one is an error).
+std::set<CUstream> liveStreams, deadStreams;
+struct FakeEvent {
+  bool recorded = false;
+  long seq = 0;
+};
+std::map<CUevent, FakeEvent> liveEvents;
+long handleCounter = 0;
+long eventRecordCounter = 0;
 
 CUcontext primaryOf(int dev) {
   return reinterpret_cast<CUcontext>(uintptr_t(0x1000 * (dev + 1)));
@@ -52,6 +66,18 @@ bool failing(const char *fn, CUresult &code) {
       return c;                                                                \
   }
 
+/// FAKE_FAIL plus the real driver's refusal without a current context.
+#define FAKE_FAIL_CTX(name)                                                    \
+  FAKE_FAIL(name)                                                              \
+  if (ctxStack.empty())                                                        \
+    return CUDA_ERROR_INVALID_CONTEXT;
+
+/// A stream argument is usable unless it was made by cuStreamCreate and
+/// destroyed since (other values stand for the caller's own streams).
+bool streamOk(CUstream s) { return !s || !deadStreams.count(s); }
+
+void *hostPtr(CUdeviceptr p) { return reinterpret_cast<void *>(uintptr_t(p)); }
+
 } // namespace
 
 extern "C" {
@@ -67,6 +93,10 @@ void fake_cuda_reset(void) {
   optin = 227 * 1024;
   ctxStack.clear();
   lastCopy.clear();
+  functionNames.clear();
+  liveStreams.clear();
+  deadStreams.clear();
+  liveEvents.clear();
 }
 
 void fake_cuda_set_devices(int count, int major, int minor, int optinShared) {
@@ -111,6 +141,13 @@ const char *fake_cuda_last_function_name(void) {
   return lastFunctionName.c_str();
 }
 
+const char *fake_cuda_function_name(const void *function) {
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = functionNames.find(
+      reinterpret_cast<CUfunction>(const_cast<void *>(function)));
+  return it == functionNames.end() ? "" : it->second.c_str();
+}
+
 CUresult cuInit(unsigned int) {
   FAKE_FAIL("cuInit");
   ++stats.inits;
@@ -133,6 +170,24 @@ CUresult cuGetErrorName(CUresult error, const char **pStr) {
     break;
   case CUDA_ERROR_NOT_FOUND:
     *pStr = "CUDA_ERROR_NOT_FOUND";
+    break;
+  case CUDA_ERROR_INVALID_VALUE:
+    *pStr = "CUDA_ERROR_INVALID_VALUE";
+    break;
+  case CUDA_ERROR_INVALID_HANDLE:
+    *pStr = "CUDA_ERROR_INVALID_HANDLE";
+    break;
+  case CUDA_ERROR_INVALID_CONTEXT:
+    *pStr = "CUDA_ERROR_INVALID_CONTEXT";
+    break;
+  case CUDA_ERROR_INVALID_DEVICE:
+    *pStr = "CUDA_ERROR_INVALID_DEVICE";
+    break;
+  case CUDA_ERROR_NOT_READY:
+    *pStr = "CUDA_ERROR_NOT_READY";
+    break;
+  case CUDA_ERROR_ILLEGAL_ADDRESS:
+    *pStr = "CUDA_ERROR_ILLEGAL_ADDRESS";
     break;
   default:
     *pStr = nullptr;
@@ -272,6 +327,7 @@ CUresult cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod,
   if (std::strcmp(name, "missing") == 0)
     return CUDA_ERROR_NOT_FOUND;
   *hfunc = reinterpret_cast<CUfunction>(uintptr_t(hmod) * 16);
+  functionNames[*hfunc] = name;
   return CUDA_SUCCESS;
 }
 
@@ -322,9 +378,197 @@ CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy,
   l.sharedBytes = sharedMemBytes;
   l.stream = hStream;
   l.function = f;
-  for (int i = 0; i < 26; ++i)
-    std::memcpy(l.params[i], kernelParams[i], (i == 21 || i == 22) ? 4 : 8);
+  auto name = functionNames.find(f);
+  bool merge = name != functionNames.end() &&
+               name->second.find("merge") != std::string::npos;
+  l.numParams = merge ? 15 : 29;
+  for (int i = 0; i < l.numParams; ++i)
+    std::memcpy(l.params[i], kernelParams[i],
+                !merge && (i == 21 || i == 22) ? 4 : 8);
   lastLaunch = l;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuCtxSetCurrent(CUcontext ctx) {
+  FAKE_FAIL("cuCtxSetCurrent");
+  ++stats.setCurrents;
+  if (!ctx) {
+    if (!ctxStack.empty())
+      ctxStack.pop_back();
+  } else if (ctxStack.empty()) {
+    ctxStack.push_back(ctx);
+  } else {
+    ctxStack.back() = ctx;
+  }
+  return CUDA_SUCCESS;
+}
+
+CUresult cuCtxSynchronize(void) {
+  FAKE_FAIL_CTX("cuCtxSynchronize");
+  ++stats.ctxSyncs;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuMemcpyDtoH(void *dst, CUdeviceptr src, size_t bytes) {
+  FAKE_FAIL_CTX("cuMemcpyDtoH");
+  ++stats.copiesToHost;
+  std::memcpy(dst, hostPtr(src), bytes);
+  return CUDA_SUCCESS;
+}
+
+CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t bytes,
+                       CUstream stream) {
+  FAKE_FAIL_CTX("cuMemcpyAsync");
+  if (!streamOk(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  ++stats.asyncCopies;
+  std::memmove(hostPtr(dst), hostPtr(src), bytes);
+  return CUDA_SUCCESS;
+}
+
+CUresult cuMemcpy2DAsync(const CUDA_MEMCPY2D *p, CUstream stream) {
+  FAKE_FAIL_CTX("cuMemcpy2DAsync");
+  if (!p || !streamOk(stream))
+    return p ? CUDA_ERROR_INVALID_HANDLE : CUDA_ERROR_INVALID_VALUE;
+  auto base = [](CUmemorytype t, const void *host, CUdeviceptr dev) {
+    return t == CU_MEMORYTYPE_HOST ? static_cast<const char *>(host)
+           : t == CU_MEMORYTYPE_DEVICE || t == CU_MEMORYTYPE_UNIFIED
+               ? static_cast<const char *>(hostPtr(dev))
+               : nullptr;
+  };
+  const char *src = base(p->srcMemoryType, p->srcHost, p->srcDevice);
+  char *dst =
+      const_cast<char *>(base(p->dstMemoryType, p->dstHost, p->dstDevice));
+  if (!src || !dst || p->srcPitch < p->WidthInBytes + p->srcXInBytes ||
+      p->dstPitch < p->WidthInBytes + p->dstXInBytes)
+    return CUDA_ERROR_INVALID_VALUE;
+  ++stats.asyncCopies;
+  for (size_t y = 0; y < p->Height; ++y)
+    std::memmove(dst + (p->dstY + y) * p->dstPitch + p->dstXInBytes,
+                 src + (p->srcY + y) * p->srcPitch + p->srcXInBytes,
+                 p->WidthInBytes);
+  return CUDA_SUCCESS;
+}
+
+CUresult cuMemcpyHtoDAsync(CUdeviceptr dst, const void *src, size_t bytes,
+                           CUstream stream) {
+  FAKE_FAIL_CTX("cuMemcpyHtoDAsync");
+  if (!streamOk(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  ++stats.asyncCopies;
+  std::memcpy(hostPtr(dst), src, bytes);
+  lastCopy.assign(static_cast<const char *>(src), bytes);
+  return CUDA_SUCCESS;
+}
+
+CUresult cuMemcpyDtoHAsync(void *dst, CUdeviceptr src, size_t bytes,
+                           CUstream stream) {
+  FAKE_FAIL_CTX("cuMemcpyDtoHAsync");
+  if (!streamOk(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  ++stats.asyncCopies;
+  ++stats.copiesToHost;
+  std::memcpy(dst, hostPtr(src), bytes);
+  return CUDA_SUCCESS;
+}
+
+CUresult cuMemsetD8Async(CUdeviceptr dst, unsigned char value, size_t n,
+                         CUstream stream) {
+  FAKE_FAIL_CTX("cuMemsetD8Async");
+  if (!streamOk(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  ++stats.memsets;
+  std::memset(hostPtr(dst), value, n);
+  return CUDA_SUCCESS;
+}
+
+CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned int value, size_t n,
+                          CUstream stream) {
+  FAKE_FAIL_CTX("cuMemsetD32Async");
+  if (!streamOk(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  ++stats.memsets;
+  auto *p = static_cast<unsigned int *>(hostPtr(dst));
+  for (size_t i = 0; i < n; ++i)
+    p[i] = value;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuStreamCreate(CUstream *stream, unsigned int) {
+  FAKE_FAIL_CTX("cuStreamCreate");
+  ++stats.streamsCreated;
+  *stream = reinterpret_cast<CUstream>(uintptr_t(0x5000000 + ++handleCounter));
+  liveStreams.insert(*stream);
+  return CUDA_SUCCESS;
+}
+
+CUresult cuStreamDestroy(CUstream stream) {
+  FAKE_FAIL("cuStreamDestroy");
+  if (!liveStreams.erase(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  deadStreams.insert(stream);
+  ++stats.streamsDestroyed;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuStreamSynchronize(CUstream stream) {
+  FAKE_FAIL("cuStreamSynchronize");
+  if (!streamOk(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  ++stats.streamSyncs;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuStreamWaitEvent(CUstream stream, CUevent event, unsigned int) {
+  FAKE_FAIL("cuStreamWaitEvent");
+  if (!streamOk(stream) || !liveEvents.count(event))
+    return CUDA_ERROR_INVALID_HANDLE;
+  ++stats.streamWaits;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuEventCreate(CUevent *event, unsigned int) {
+  FAKE_FAIL_CTX("cuEventCreate");
+  ++stats.eventsCreated;
+  *event = reinterpret_cast<CUevent>(uintptr_t(0xe000000 + ++handleCounter));
+  liveEvents[*event] = FakeEvent();
+  return CUDA_SUCCESS;
+}
+
+CUresult cuEventDestroy(CUevent event) {
+  FAKE_FAIL("cuEventDestroy");
+  if (!liveEvents.erase(event))
+    return CUDA_ERROR_INVALID_HANDLE;
+  ++stats.eventsDestroyed;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuEventRecord(CUevent event, CUstream stream) {
+  FAKE_FAIL("cuEventRecord");
+  auto it = liveEvents.find(event);
+  if (it == liveEvents.end() || !streamOk(stream))
+    return CUDA_ERROR_INVALID_HANDLE;
+  ++stats.eventRecords;
+  it->second.recorded = true;
+  it->second.seq = ++eventRecordCounter;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuEventSynchronize(CUevent event) {
+  FAKE_FAIL("cuEventSynchronize");
+  if (!liveEvents.count(event))
+    return CUDA_ERROR_INVALID_HANDLE;
+  ++stats.eventSyncs;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuEventElapsedTime(float *ms, CUevent start, CUevent end) {
+  FAKE_FAIL("cuEventElapsedTime");
+  auto a = liveEvents.find(start), b = liveEvents.find(end);
+  if (a == liveEvents.end() || b == liveEvents.end() || !a->second.recorded ||
+      !b->second.recorded)
+    return CUDA_ERROR_INVALID_HANDLE;
+  *ms = float(b->second.seq - a->second.seq);
   return CUDA_SUCCESS;
 }
 

@@ -3,10 +3,15 @@
 // libs2rt_fakecuda.so implements the driver entry points s2rt looks up (with
 // cuda.h's prototypes) on the host, with no GPU: modules and functions are
 // counted handles, device memory is host memory, and every launch is recorded
-// with its grid, block, shared memory and the bytes of its 26 parameters.
-// Pointing S2RT_LIBCUDA at it lets the tests drive the whole launch path
-// (prepare, caching, kernel choice, parameter marshalling, error paths)
-// without a GPU. These functions configure and inspect it.
+// with its grid, block, shared memory and the bytes of its parameters (29
+// for a forward kernel, 15 for a merge kernel, told apart by the entry
+// point's name: one containing "merge" is a merge kernel). Copies and
+// memsets, synchronous or not, happen at once on the host (device pointers
+// are host pointers); streams and events are counted handles, an event's
+// "time" is the number of records before it, in milliseconds. Pointing
+// S2RT_LIBCUDA at it lets the tests drive the whole launch path (prepare,
+// caching, kernel choice, parameter marshalling, error paths) without a GPU.
+// These functions configure and inspect it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,8 +29,11 @@ struct FakeLaunch {
   unsigned sharedBytes;
   void *stream;
   void *function;
-  /// Parameter i's bytes (8 for pointers and i64, 4 for f32 and i32).
-  unsigned char params[26][8];
+  /// Parameter i's bytes (8 for pointers and i64, 4 for f32 and i32);
+  /// only the first numParams are set.
+  unsigned char params[29][8];
+  /// 29 (forward kernel) or 15 (merge kernel).
+  int numParams;
 };
 
 struct FakeStats {
@@ -45,6 +53,22 @@ struct FakeStats {
   int pushes;
   int pops;
   int launches;
+  /// The entry points beyond the forward path's (async copies include
+  /// cuMemcpy2DAsync; copiesToHost counts cuMemcpyDtoH and
+  /// cuMemcpyDtoHAsync).
+  int asyncCopies;
+  int copiesToHost;
+  int memsets;
+  int streamsCreated;
+  int streamsDestroyed;
+  int streamSyncs;
+  int streamWaits;
+  int eventsCreated;
+  int eventsDestroyed;
+  int eventRecords;
+  int eventSyncs;
+  int setCurrents;
+  int ctxSyncs;
 };
 
 /// Resets counters, failures and the device settings (1 device, sm_90,
@@ -61,6 +85,9 @@ FakeLaunch fake_cuda_last_launch(void);
 const void *fake_cuda_last_copy(size_t *bytes);
 /// The name of the last function looked up with cuModuleGetFunction.
 const char *fake_cuda_last_function_name(void);
+/// The entry point name of a function handle (FakeLaunch::function), or ""
+/// for one the fake did not hand out.
+const char *fake_cuda_function_name(const void *function);
 }
 
 #endif // S2C_RUNTIME_TESTING_FAKECUDA_H

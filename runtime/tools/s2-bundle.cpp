@@ -3,15 +3,18 @@
 // A small MLIR-free tool for tests and bring-up:
 //
 //   s2-bundle info FILE.s2m
-//   s2-bundle filter --target sm_80 IN.s2m OUT.s2m   (keep one target's
-//   kernels) s2-bundle create -o OUT.s2m --pattern-text PATTERN.txt
+//   s2-bundle filter --target sm_80 IN.s2m OUT.s2m
+//       (keeps one target's kernels)
+//   s2-bundle create -o OUT.s2m --pattern-text PATTERN.txt
 //       --kernel name=N,target=sm_80,dtype=bf16,head_dim=128,block_m=128,
 //                block_n=64,threads=128,smem=BYTES,ptx=FILE[,cubin=FILE]
+//                [,kind=forward|merge]
 //       [--kernel ...] [--tables FILE.i32] [--max-seq-len N]
 //       [--setting KEY=VALUE]...
 //
 // PATTERN.txt is s2::serializePattern text. --tables takes raw little-endian
-// i32 data (parameter 25 of the kernel ABI).
+// i32 data (parameter 25 of the kernel ABI). Kernels are forward kernels
+// unless kind=merge says otherwise.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,7 +36,8 @@ int usage() {
          "       s2-bundle filter --target TARGET IN.s2m OUT.s2m\n"
          "       s2-bundle create -o OUT.s2m --pattern-text FILE\n"
          "           --kernel name=N,target=sm_80,dtype=bf16|f16,head_dim=D,"
-         "block_m=M,block_n=N,threads=T,smem=BYTES,ptx=FILE[,cubin=FILE]\n"
+         "block_m=M,block_n=N,threads=T,smem=BYTES,ptx=FILE[,cubin=FILE]"
+         "[,kind=forward|merge]\n"
          "           [--kernel ...] [--tables FILE.i32] [--max-seq-len N]\n"
          "           [--setting KEY=VALUE]...\n";
   return 2;
@@ -80,6 +84,15 @@ bool parseKernel(const std::string &spec, s2::BundleKernel &k,
         k.dtype = s2::DType::F16;
       else {
         err = "unknown dtype '" + val + "', expected bf16 or f16";
+        return false;
+      }
+    } else if (key == "kind") {
+      if (val == "forward")
+        k.kind = s2::KernelKind::Forward;
+      else if (val == "merge")
+        k.kind = s2::KernelKind::Merge;
+      else {
+        err = "unknown kernel kind '" + val + "', expected forward or merge";
         return false;
       }
     } else if (key == "ptx" || key == "cubin") {
@@ -131,8 +144,9 @@ int info(const std::string &path) {
     std::cout << "kernel " << k.name << " " << k.target << " "
               << s2::dtypeName(k.dtype) << " d" << k.headDim << " " << k.blockM
               << "x" << k.blockN << " threads " << k.threads << " smem "
-              << k.sharedBytes << " abi " << k.abiVersion << " ptx "
-              << k.ptx.size() << " cubin " << k.cubin.size() << "\n";
+              << k.sharedBytes << " abi " << k.abiVersion << " kind "
+              << (k.kind == s2::KernelKind::Merge ? "merge" : "forward")
+              << " ptx " << k.ptx.size() << " cubin " << k.cubin.size() << "\n";
   std::cout << "tables " << b.tableData.size() << " i32 in " << b.tables.size()
             << " slices\n";
   return 0;
@@ -228,13 +242,15 @@ int main(int argc, char **argv) {
     return 1;
   }
   s2::setBundlePattern(b, p);
-  if (!b.kernels.empty()) {
-    b.blockM = b.kernels[0].blockM;
-    b.blockN = b.kernels[0].blockN;
-  } else {
-    b.blockM = 128;
-    b.blockN = 64;
-  }
+  // The schedule's tiles are the forward kernels'.
+  b.blockM = 128;
+  b.blockN = 64;
+  for (const s2::BundleKernel &k : b.kernels)
+    if (k.kind == s2::KernelKind::Forward) {
+      b.blockM = k.blockM;
+      b.blockN = k.blockN;
+      break;
+    }
   if (!tablesFile.empty()) {
     std::string raw;
     if (!readFile(tablesFile, raw) || raw.size() % 4) {

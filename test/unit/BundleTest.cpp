@@ -70,6 +70,20 @@ Bundle sampleBundle() {
                         "ELF\0\1\2\3",
                         8);
   b.kernels.push_back(k);
+  // A merge kernel: rows per CTA as BLOCK_M, no key tiles, no shared
+  // memory.
+  k.kind = KernelKind::Merge;
+  k.name = "s2_merge_bf16_d128";
+  k.target = "sm_80";
+  k.dtype = DType::BF16;
+  k.headDim = 128;
+  k.blockM = 32;
+  k.blockN = 0;
+  k.threads = 128;
+  k.sharedBytes = 0;
+  k.cubin.clear();
+  k.ptx = ".version 8.0\n.target sm_80\n.address_size 64\n";
+  b.kernels.push_back(k);
   b.tableData = {0, 3, 5, 1, 2, 7, -1};
   b.tables = {{"group0.rowptr", 0, 3}, {"group0.cols", 3, 4}};
   return b;
@@ -102,7 +116,14 @@ TEST(Bundle, RoundTrip) {
   EXPECT_EQ(r.blockM, 128);
   EXPECT_EQ(r.blockN, 64);
   EXPECT_EQ(r.settings, b.settings);
-  ASSERT_EQ(r.kernels.size(), 2u);
+  ASSERT_EQ(r.kernels.size(), 3u);
+  EXPECT_EQ(r.kernels[0].kind, KernelKind::Forward);
+  EXPECT_EQ(r.kernels[1].kind, KernelKind::Forward);
+  EXPECT_EQ(r.kernels[2].kind, KernelKind::Merge);
+  EXPECT_EQ(r.kernels[2].name, "s2_merge_bf16_d128");
+  EXPECT_EQ(r.kernels[2].blockM, 32);
+  EXPECT_EQ(r.kernels[2].blockN, 0);
+  EXPECT_EQ(r.kernels[2].sharedBytes, 0);
   EXPECT_EQ(r.kernels[0].name, "s2_fwd_bf16_d128_sm80");
   EXPECT_EQ(r.kernels[0].target, "sm_80");
   EXPECT_EQ(r.kernels[0].dtype, DType::BF16);
@@ -229,15 +250,89 @@ TEST(Bundle, RandomMutations) {
   EXPECT_LT(accepted, 20000 / 2);
 }
 
+/// Offset of kernel `i`'s kind byte in `file` (found by writing the bundle
+/// with that kernel's kind changed and comparing).
+size_t kindOffset(const Bundle &b, size_t i) {
+  Bundle other = b;
+  other.kernels[i].kind = other.kernels[i].kind == KernelKind::Forward
+                              ? KernelKind::Merge
+                              : KernelKind::Forward;
+  std::string x = writeBundle(b), y = writeBundle(other);
+  for (size_t at = kBundleHeaderSize; at < x.size(); ++at)
+    if (x[at] != y[at])
+      return at;
+  return 0;
+}
+
+TEST(Bundle, KernelKind) {
+  Bundle b = sampleBundle();
+  std::string file = writeBundle(b);
+  // The kind byte follows the kernel ABI version (docs/bundle.md).
+  size_t at = kindOffset(b, 2);
+  ASSERT_GT(at, kBundleHeaderSize);
+  EXPECT_EQ(uint8_t(file[at]), 1);
+  uint32_t abi = 0;
+  for (int i = 3; i >= 0; --i)
+    abi = (abi << 8) | uint8_t(file[at - 4 + size_t(i)]);
+  EXPECT_EQ(abi, uint32_t(kKernelAbiVersion));
+  EXPECT_EQ(uint8_t(file[kindOffset(b, 0)]), 0);
+  // Kinds other than 0 and 1 are rejected, checksum repaired or not.
+  for (uint8_t bad : {uint8_t(2), uint8_t(0xff)}) {
+    std::string m = file;
+    m[at] = char(bad);
+    Bundle r;
+    std::string err;
+    EXPECT_FALSE(read(m, r, err));
+    EXPECT_NE(err.find("checksum"), std::string::npos) << err;
+    fixCrc(m);
+    EXPECT_FALSE(read(m, r, err));
+    EXPECT_NE(err.find("unknown kernel kind " + std::to_string(bad) +
+                       ", expected 0 (forward) or 1 (merge)"),
+              std::string::npos)
+        << err;
+  }
+  // validateBundle refuses an out-of-range kind too.
+  Bundle v = b;
+  v.kernels[0].kind = KernelKind(7);
+  EXPECT_NE(validateBundle(v).find("unknown kernel kind 7"), std::string::npos)
+      << validateBundle(v);
+  // block n 0 is for merge kernels only; block m must be positive for both.
+  v = b;
+  v.kernels[0].blockN = 0;
+  EXPECT_NE(validateBundle(v).find("tile sizes 128x0 outside [1, 1024]"),
+            std::string::npos)
+      << validateBundle(v);
+  v = b;
+  v.kernels[2].blockM = 0;
+  EXPECT_NE(validateBundle(v).find("tile sizes 0x0 outside [1, 1024] (block "
+                                   "n of a merge kernel may be 0)"),
+            std::string::npos)
+      << validateBundle(v);
+  v = b;
+  v.kernels[2].blockN = -1;
+  EXPECT_NE(validateBundle(v).find("tile sizes"), std::string::npos);
+  v = b;
+  v.kernels[2].blockN = 64;
+  EXPECT_EQ(validateBundle(v), "");
+}
+
 TEST(Bundle, WrongVersionAndMagic) {
   std::string file = writeBundle(sampleBundle());
-  std::string v = file;
-  v[8] = 2;
+  // Version 1 (no kernel kind byte) and a future version 3 are refused.
+  for (char version : {char(1), char(3)}) {
+    std::string v = file;
+    v[8] = version;
+    Bundle r;
+    std::string err;
+    EXPECT_FALSE(read(v, r, err));
+    EXPECT_NE(err.find("unsupported bundle format version " +
+                       std::to_string(int(version)) +
+                       ", expected 2 (recompile the pattern with this s2c)"),
+              std::string::npos)
+        << err;
+  }
   Bundle r;
   std::string err;
-  EXPECT_FALSE(read(v, r, err));
-  EXPECT_NE(err.find("unsupported bundle format version 2"), std::string::npos)
-      << err;
   std::string m = file;
   m[0] = 'X';
   EXPECT_FALSE(read(m, r, err));
@@ -275,9 +370,10 @@ TEST(Bundle, OversizeCountsRejectedWithoutAllocating) {
 
 TEST(Bundle, ValidationMessages) {
   Bundle b = sampleBundle();
-  b.kernels[0].abiVersion = 2;
-  EXPECT_NE(validateBundle(b).find("unsupported kernel ABI version 2"),
-            std::string::npos);
+  b.kernels[0].abiVersion = 1;
+  EXPECT_NE(
+      validateBundle(b).find("unsupported kernel ABI version 1, expected 2"),
+      std::string::npos);
   b = sampleBundle();
   b.kernels[0].target = "sm80";
   EXPECT_NE(validateBundle(b).find("invalid target 'sm80'"), std::string::npos);

@@ -11,6 +11,7 @@
 #include "s2/Bundle.h"
 #include "s2rt.h"
 #include "s2rt.hpp"
+#include "s2rt_sp.h"
 
 #include "FakeCuda.h"
 
@@ -80,6 +81,35 @@ s2::Bundle sample(int64_t maxSeqLen = 0) {
   return b;
 }
 
+s2::BundleKernel mergeKernel(const char *name, const char *target, s2::DType dt,
+                             int hd, bool ptx, bool cubin) {
+  s2::BundleKernel k = kernel(name, target, dt, hd, ptx, cubin);
+  k.kind = s2::KernelKind::Merge;
+  k.blockM = 64;
+  k.blockN = 0;
+  k.threads = 128;
+  k.sharedBytes = 0;
+  return k;
+}
+
+/// sample() with merge kernels in front of the forward ones (so a selection
+/// that ignored the kind would pick them): bf16 d128 for sm_80 (PTX) and
+/// sm_90a (cubin), f16 d64 for sm_80 (PTX), and a merge-only bf16 d64.
+s2::Bundle sampleWithMerge() {
+  s2::Bundle b = sample();
+  std::vector<s2::BundleKernel> merges = {
+      mergeKernel("s2_merge_bf16_d128_sm80", "sm_80", s2::DType::BF16, 128,
+                  true, false),
+      mergeKernel("s2_merge_bf16_d128_sm90a", "sm_90a", s2::DType::BF16, 128,
+                  false, true),
+      mergeKernel("s2_merge_f16_d64_sm80", "sm_80", s2::DType::F16, 64, true,
+                  false),
+      mergeKernel("s2_merge_bf16_d64_sm80", "sm_80", s2::DType::BF16, 64, true,
+                  false)};
+  b.kernels.insert(b.kernels.begin(), merges.begin(), merges.end());
+  return b;
+}
+
 struct Loaded {
   s2rt_bundle *b = nullptr;
   explicit Loaded(const s2::Bundle &bundle) {
@@ -115,6 +145,29 @@ s2rt_forward_args goodArgs() {
     a.k_stride[i] = ks[i];
     a.v_stride[i] = ks[i];
   }
+  return a;
+}
+
+/// Valid merge arguments for sampleWithMerge(): (B, S, H, D) bf16 d128.
+s2rt_merge_args goodMergeArgs() {
+  s2rt_merge_args a;
+  s2rt_merge_args_init(&a);
+  a.out = reinterpret_cast<void *>(uintptr_t(0x100000));
+  a.lse = reinterpret_cast<float *>(uintptr_t(0x500000));
+  a.part_out = reinterpret_cast<const void *>(uintptr_t(0x200000));
+  a.part_lse = reinterpret_cast<const float *>(uintptr_t(0x600000));
+  a.batch = 2;
+  a.rows = 1000;
+  a.heads = 8;
+  a.head_dim = 128;
+  a.dtype = S2RT_DTYPE_BF16;
+  int64_t os[3] = {1000 * 8 * 128, 8 * 128, 128};
+  for (int i = 0; i < 3; ++i) {
+    a.o_stride[i] = os[i];
+    a.part_o_stride[i] = os[i];
+  }
+  a.lse_stride[0] = a.part_lse_stride[0] = 8 * 1000;
+  a.lse_stride[1] = a.part_lse_stride[1] = 1000;
   return a;
 }
 
@@ -165,9 +218,10 @@ TEST(Runtime, LoadAndQuery) {
   EXPECT_EQ(k.head_dim, 128);
   EXPECT_EQ(k.threads, 256);
   EXPECT_EQ(k.shared_bytes, 65536);
-  EXPECT_EQ(k.abi_version, 1);
+  EXPECT_EQ(k.abi_version, 2);
   EXPECT_EQ(k.has_ptx, 0);
   EXPECT_EQ(k.has_cubin, 1);
+  EXPECT_EQ(k.kind, S2RT_KERNEL_FORWARD);
   EXPECT_STATUS(s2rt_bundle_kernel_info(l.b, 3, &k),
                 S2RT_ERROR_INVALID_ARGUMENT, "kernel index 3");
   EXPECT_STATUS(s2rt_bundle_kernel_info(l.b, 0, nullptr),
@@ -230,15 +284,17 @@ TEST(Runtime, CorruptTruncatedAndWrongVersionBundles) {
   corrupt[file.size() / 2] ^= 0x5a;
   EXPECT_STATUS(s2rt_bundle_load_memory(corrupt.data(), corrupt.size(), &b),
                 S2RT_ERROR_INVALID_BUNDLE, "checksum");
-  std::string v2 = file;
-  v2[8] = 2;
-  EXPECT_STATUS(s2rt_bundle_load_memory(v2.data(), v2.size(), &b),
-                S2RT_ERROR_VERSION_MISMATCH, "format version 2");
+  // A version 1 bundle (before the kernel kind byte) is refused by version.
+  std::string v1 = file;
+  v1[8] = 1;
+  EXPECT_STATUS(s2rt_bundle_load_memory(v1.data(), v1.size(), &b),
+                S2RT_ERROR_VERSION_MISMATCH,
+                "bundle format version 1, this runtime reads version 2");
   s2::Bundle abi = sample();
-  abi.kernels[0].abiVersion = 2;
+  abi.kernels[0].abiVersion = 1;
   std::string abiFile = s2::writeBundle(abi);
   EXPECT_STATUS(s2rt_bundle_load_memory(abiFile.data(), abiFile.size(), &b),
-                S2RT_ERROR_VERSION_MISMATCH, "ABI version 2");
+                S2RT_ERROR_VERSION_MISMATCH, "ABI version 1");
   EXPECT_STATUS(s2rt_bundle_load_memory(nullptr, 10, &b),
                 S2RT_ERROR_INVALID_ARGUMENT, "null");
   EXPECT_STATUS(s2rt_bundle_load_memory(file.data(), file.size(), nullptr),
@@ -381,6 +437,77 @@ TEST(Runtime, ForwardArgumentChecks) {
       {"nan scale",
        [](s2rt_forward_args &x) { x.softmax_scale = __builtin_nanf(""); },
        S2RT_ERROR_INVALID_ARGUMENT, "softmax scale is not finite"},
+      // Query position and key window (parameters 26-28).
+      {"negative query position",
+       [](s2rt_forward_args &x) { x.query_pos = -2; },
+       S2RT_ERROR_INVALID_ARGUMENT,
+       "query position -2 is negative (-1 means seqlen_k - seqlen_q)"},
+      {"query rows past the keys",
+       [](s2rt_forward_args &x) {
+         x.seqlen_q = 100;
+         x.query_pos = 901;
+       },
+       S2RT_ERROR_INVALID_ARGUMENT,
+       "query rows [901, +100) extend past the key length 1000"},
+      {"negative key window begin",
+       [](s2rt_forward_args &x) { x.key_begin = -64; },
+       S2RT_ERROR_INVALID_ARGUMENT, "key window begin -64 is negative"},
+      {"negative key window end", [](s2rt_forward_args &x) { x.key_end = -2; },
+       S2RT_ERROR_INVALID_ARGUMENT,
+       "key window end -2 is negative (-1 means seqlen_k)"},
+      {"key window past the keys",
+       [](s2rt_forward_args &x) { x.key_end = 1024; },
+       S2RT_ERROR_INVALID_ARGUMENT,
+       "key window end 1024 exceeds the key length 1000"},
+      {"reversed key window",
+       [](s2rt_forward_args &x) {
+         x.key_begin = 640;
+         x.key_end = 128;
+       },
+       S2RT_ERROR_INVALID_ARGUMENT, "key window [640, 128) ends before it"},
+      {"key window begins past the keys",
+       [](s2rt_forward_args &x) { x.key_begin = 1024; },
+       S2RT_ERROR_INVALID_ARGUMENT, "key window [1024, 1000) ends before it"},
+      {"key window begin off the tiles",
+       [](s2rt_forward_args &x) { x.key_begin = 100; },
+       S2RT_ERROR_INVALID_ARGUMENT,
+       "key window begin 100 is not a multiple of the bundle's block_n 64"},
+      {"key window end off the tiles",
+       [](s2rt_forward_args &x) { x.key_end = 100; },
+       S2RT_ERROR_INVALID_ARGUMENT,
+       "key window end 100 is neither a multiple of the bundle's block_n 64 "
+       "nor the key length 1000"},
+      {"packed with a query position",
+       [](s2rt_forward_args &x) {
+         x.cu_seqlens_q =
+             reinterpret_cast<const int32_t *>(uintptr_t(0x600000));
+         x.cu_seqlens_k =
+             reinterpret_cast<const int32_t *>(uintptr_t(0x700000));
+         x.seqlen_q = 500;
+         x.query_pos = 0;
+       },
+       S2RT_ERROR_INVALID_ARGUMENT,
+       "a packed launch takes the default query position and key window "
+       "(query_pos -1, key_begin 0, key_end -1), got query_pos 0, key window "
+       "[0, -1)"},
+      {"packed with a key window begin",
+       [](s2rt_forward_args &x) {
+         x.cu_seqlens_q =
+             reinterpret_cast<const int32_t *>(uintptr_t(0x600000));
+         x.cu_seqlens_k =
+             reinterpret_cast<const int32_t *>(uintptr_t(0x700000));
+         x.key_begin = 64;
+       },
+       S2RT_ERROR_INVALID_ARGUMENT, "key window [64, -1)"},
+      {"packed with a key window end",
+       [](s2rt_forward_args &x) {
+         x.cu_seqlens_q =
+             reinterpret_cast<const int32_t *>(uintptr_t(0x600000));
+         x.cu_seqlens_k =
+             reinterpret_cast<const int32_t *>(uintptr_t(0x700000));
+         x.key_end = 512;
+       },
+       S2RT_ERROR_INVALID_ARGUMENT, "key window [0, 512)"},
   };
   for (const Case &c : cases) {
     s2rt_forward_args x = goodArgs();
@@ -415,6 +542,207 @@ TEST(Runtime, ForwardArgumentChecks) {
   x = goodArgs();
   x.seqlen_q = 0;
   EXPECT_EQ(check(l.b, x, m), S2RT_SUCCESS) << m;
+
+  // Valid query positions and key windows: top-left, the default spelled
+  // out, the last row alone, a window of whole tiles, one ending at the
+  // sequence end off the tiles, an empty window, and a packed launch with
+  // the defaults spelled out.
+  struct Window {
+    int64_t sq, pos, begin, end;
+  };
+  const Window windows[] = {{100, 0, 0, -1},     {100, 900, 0, 1000},
+                            {1, 999, 0, -1},     {1000, -1, 64, 640},
+                            {300, 200, 128, -1}, {300, 200, 960, 1000},
+                            {300, 200, 128, 128}};
+  for (const Window &w : windows) {
+    x = goodArgs();
+    x.seqlen_q = w.sq;
+    x.query_pos = w.pos;
+    x.key_begin = w.begin;
+    x.key_end = w.end;
+    EXPECT_EQ(check(l.b, x, m), S2RT_SUCCESS)
+        << w.sq << " " << w.pos << " " << w.begin << " " << w.end << ": " << m;
+  }
+  x = goodArgs();
+  x.cu_seqlens_q = reinterpret_cast<const int32_t *>(uintptr_t(0x600000));
+  x.cu_seqlens_k = reinterpret_cast<const int32_t *>(uintptr_t(0x700000));
+  x.seqlen_q = 400;
+  x.query_pos = 600;
+  x.key_end = 1000;
+  EXPECT_EQ(check(l.b, x, m), S2RT_SUCCESS) << m;
+}
+
+TEST(Runtime, ForwardArgsDefaults) {
+  s2rt_forward_args a;
+  std::memset(&a, 0x5a, sizeof(a));
+  s2rt_forward_args_init(&a);
+  EXPECT_EQ(a.struct_size, sizeof(s2rt_forward_args));
+  EXPECT_EQ(a.query_pos, -1);
+  EXPECT_EQ(a.key_begin, 0);
+  EXPECT_EQ(a.key_end, -1);
+  EXPECT_EQ(a.device, -1);
+  s2rt_merge_args m;
+  std::memset(&m, 0x5a, sizeof(m));
+  s2rt_merge_args_init(&m);
+  EXPECT_EQ(m.struct_size, sizeof(s2rt_merge_args));
+  EXPECT_EQ(m.batch, 1);
+  EXPECT_EQ(m.rows, 0);
+  EXPECT_EQ(m.dtype, S2RT_DTYPE_BF16);
+  EXPECT_EQ(m.device, -1);
+  EXPECT_EQ(m.out, nullptr);
+  EXPECT_EQ(m.part_lse_stride[1], 0);
+}
+
+TEST(Runtime, KernelKinds) {
+  Loaded l(sampleWithMerge());
+  ASSERT_EQ(s2rt_bundle_num_kernels(l.b), 7);
+  s2rt_kernel_info k;
+  ASSERT_EQ(s2rt_bundle_kernel_info(l.b, 0, &k), S2RT_SUCCESS);
+  EXPECT_EQ(k.kind, S2RT_KERNEL_MERGE);
+  EXPECT_STREQ(k.name, "s2_merge_bf16_d128_sm80");
+  EXPECT_EQ(k.block_m, 64);
+  EXPECT_EQ(k.block_n, 0);
+  EXPECT_EQ(k.shared_bytes, 0);
+  ASSERT_EQ(s2rt_bundle_kernel_info(l.b, 4, &k), S2RT_SUCCESS);
+  EXPECT_EQ(k.kind, S2RT_KERNEL_FORWARD);
+  // Forward queries ignore merge kernels: bf16 d64 exists only as a merge
+  // kernel.
+  EXPECT_EQ(s2rt_bundle_supports(l.b, S2RT_DTYPE_BF16, 128), 1);
+  EXPECT_EQ(s2rt_bundle_supports(l.b, S2RT_DTYPE_BF16, 64), 0);
+  int idx = -1, cubin = -1;
+  ASSERT_EQ(
+      s2rt_bundle_select_kernel(l.b, 90, S2RT_DTYPE_BF16, 128, &idx, &cubin),
+      S2RT_SUCCESS);
+  EXPECT_EQ(idx, 5); // fwd_bf16_128_sm90a, not the merge kernel at 1
+  ASSERT_EQ(
+      s2rt_bundle_select_kernel(l.b, 86, S2RT_DTYPE_BF16, 128, &idx, &cubin),
+      S2RT_SUCCESS);
+  EXPECT_EQ(idx, 4);
+  EXPECT_STATUS(
+      s2rt_bundle_select_kernel(l.b, 90, S2RT_DTYPE_BF16, 64, &idx, &cubin),
+      S2RT_ERROR_UNSUPPORTED, "no bf16 d64 kernel runs on sm_90");
+  s2rt_forward_args a = goodArgs();
+  a.head_dim = 64;
+  for (int i = 0; i < 3; ++i) {
+    a.q_stride[i] /= 2;
+    a.k_stride[i] /= 2;
+    a.v_stride[i] /= 2;
+    a.o_stride[i] /= 2;
+  }
+  std::string m;
+  EXPECT_EQ(check(l.b, a, m), S2RT_ERROR_UNSUPPORTED);
+  EXPECT_NE(m.find("the bundle has no bf16 kernel for head dim 64"),
+            std::string::npos)
+      << m;
+}
+
+TEST(Runtime, MergeArgumentChecks) {
+  Loaded l(sampleWithMerge());
+  s2rt_merge_args a = goodMergeArgs();
+  EXPECT_EQ(s2rt_merge_check(l.b, &a, 0), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_EQ(s2rt_merge_check(l.b, &a, 90), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_STATUS(s2rt_merge_check(nullptr, &a, 0), S2RT_ERROR_INVALID_ARGUMENT,
+                "null bundle");
+  EXPECT_STATUS(s2rt_merge_check(l.b, nullptr, 0), S2RT_ERROR_INVALID_ARGUMENT,
+                "null merge arguments");
+
+  struct Case {
+    const char *what;
+    void (*mutate)(s2rt_merge_args &);
+    s2rt_status status;
+    const char *needle;
+  };
+  const Case cases[] = {
+      {"uninitialised", [](s2rt_merge_args &x) { x.struct_size = 8; },
+       S2RT_ERROR_INVALID_ARGUMENT, "s2rt_merge_args_init"},
+      {"null out", [](s2rt_merge_args &x) { x.out = nullptr; },
+       S2RT_ERROR_INVALID_ARGUMENT, "null 'out' pointer"},
+      {"null lse", [](s2rt_merge_args &x) { x.lse = nullptr; },
+       S2RT_ERROR_INVALID_ARGUMENT, "null 'lse' pointer"},
+      {"null part_out", [](s2rt_merge_args &x) { x.part_out = nullptr; },
+       S2RT_ERROR_INVALID_ARGUMENT, "null 'part_out' pointer"},
+      {"null part_lse", [](s2rt_merge_args &x) { x.part_lse = nullptr; },
+       S2RT_ERROR_INVALID_ARGUMENT, "null 'part_lse' pointer"},
+      {"misaligned out",
+       [](s2rt_merge_args &x) {
+         x.out = reinterpret_cast<void *>(uintptr_t(0x100008));
+       },
+       S2RT_ERROR_INVALID_ARGUMENT, "'out' pointer is not 16-byte aligned"},
+      {"misaligned part_out",
+       [](s2rt_merge_args &x) {
+         x.part_out = reinterpret_cast<const void *>(uintptr_t(0x200002));
+       },
+       S2RT_ERROR_INVALID_ARGUMENT,
+       "'part_out' pointer is not 16-byte aligned"},
+      {"misaligned part_lse",
+       [](s2rt_merge_args &x) {
+         x.part_lse = reinterpret_cast<const float *>(uintptr_t(0x600002));
+       },
+       S2RT_ERROR_INVALID_ARGUMENT, "'part_lse' pointer is not 4-byte aligned"},
+      {"unknown dtype", [](s2rt_merge_args &x) { x.dtype = s2rt_dtype(5); },
+       S2RT_ERROR_INVALID_ARGUMENT, "unknown dtype 5"},
+      {"zero head dim", [](s2rt_merge_args &x) { x.head_dim = 0; },
+       S2RT_ERROR_INVALID_ARGUMENT, "head dim 0 outside [1, 1024]"},
+      {"zero batch", [](s2rt_merge_args &x) { x.batch = 0; },
+       S2RT_ERROR_INVALID_ARGUMENT, "batch 0 outside [1, 65535]"},
+      {"zero heads", [](s2rt_merge_args &x) { x.heads = 0; },
+       S2RT_ERROR_INVALID_ARGUMENT, "heads 0 outside [1, 65535]"},
+      {"too many heads", [](s2rt_merge_args &x) { x.heads = 70000; },
+       S2RT_ERROR_INVALID_ARGUMENT, "heads 70000 outside [1, 65535]"},
+      {"negative rows", [](s2rt_merge_args &x) { x.rows = -1; },
+       S2RT_ERROR_INVALID_ARGUMENT, "rows -1 outside [0, 2^31)"},
+      {"too many rows", [](s2rt_merge_args &x) { x.rows = int64_t(1) << 31; },
+       S2RT_ERROR_INVALID_ARGUMENT, "rows 2147483648 outside [0, 2^31)"},
+      {"negative out stride", [](s2rt_merge_args &x) { x.o_stride[0] = -8; },
+       S2RT_ERROR_INVALID_ARGUMENT, "negative batch stride of 'out'"},
+      {"part_out seq stride off 16 bytes",
+       [](s2rt_merge_args &x) { x.part_o_stride[1] = 132; },
+       S2RT_ERROR_INVALID_ARGUMENT,
+       "seq stride 132 of 'part_out' is not a multiple of 16 bytes"},
+      {"out head stride off 16 bytes",
+       [](s2rt_merge_args &x) { x.o_stride[2] = 4; },
+       S2RT_ERROR_INVALID_ARGUMENT, "head stride 4 of 'out'"},
+      {"huge stride",
+       [](s2rt_merge_args &x) { x.part_o_stride[0] = int64_t(1) << 62; },
+       S2RT_ERROR_INVALID_ARGUMENT,
+       "strides of 'part_out' address beyond 2^62"},
+      {"negative lse stride",
+       [](s2rt_merge_args &x) { x.part_lse_stride[1] = -1; },
+       S2RT_ERROR_INVALID_ARGUMENT, "negative 'part_lse' stride"},
+      {"huge lse stride",
+       [](s2rt_merge_args &x) { x.lse_stride[0] = int64_t(1) << 62; },
+       S2RT_ERROR_INVALID_ARGUMENT, "strides of 'lse' address beyond 2^62"},
+      {"no merge kernel for the dtype",
+       [](s2rt_merge_args &x) { x.dtype = S2RT_DTYPE_F16; },
+       S2RT_ERROR_UNSUPPORTED,
+       "the bundle has no f16 merge kernel for head dim 128; it has: bf16 "
+       "d128 sm_80, bf16 d128 sm_90a, f16 d64 sm_80, bf16 d64 sm_80"},
+  };
+  for (const Case &c : cases) {
+    s2rt_merge_args x = goodMergeArgs();
+    c.mutate(x);
+    s2rt_status s = s2rt_merge_check(l.b, &x, 0);
+    std::string m = s2rt_last_error();
+    EXPECT_EQ(s, c.status) << c.what << ": " << s2rt_status_name(s) << ": "
+                           << m;
+    EXPECT_NE(m.find(c.needle), std::string::npos) << c.what << ": " << m;
+  }
+  // Architecture: nothing runs on sm_75; f16 d64 merge PTX needs sm_80.
+  EXPECT_STATUS(s2rt_merge_check(l.b, &a, 75), S2RT_ERROR_UNSUPPORTED,
+                "no bf16 d128 merge kernel of the bundle runs on sm_75");
+  // Zero rows and a (B, H, S, D) layout are fine.
+  s2rt_merge_args x = goodMergeArgs();
+  x.rows = 0;
+  EXPECT_EQ(s2rt_merge_check(l.b, &x, 0), S2RT_SUCCESS) << s2rt_last_error();
+  x = goodMergeArgs();
+  x.o_stride[1] = 128;
+  x.o_stride[2] = 1000 * 128;
+  EXPECT_EQ(s2rt_merge_check(l.b, &x, 0), S2RT_SUCCESS) << s2rt_last_error();
+  // A bundle without merge kernels says so.
+  Loaded old(sample());
+  EXPECT_STATUS(s2rt_merge_check(old.b, &a, 0), S2RT_ERROR_UNSUPPORTED,
+                "the bundle has no bf16 merge kernel for head dim 128; it "
+                "has: no merge kernels");
 }
 
 TEST(Runtime, MissingDriver) {
@@ -440,6 +768,13 @@ TEST(Runtime, MissingDriver) {
                 "negative device");
   EXPECT_STATUS(s2rt_device_count(nullptr), S2RT_ERROR_INVALID_ARGUMENT,
                 "null");
+  Loaded lm(sampleWithMerge());
+  s2rt_merge_args m = goodMergeArgs();
+  EXPECT_STATUS(s2rt_merge(lm.b, &m, nullptr), S2RT_ERROR_NO_DRIVER,
+                "cannot load");
+  m.part_out = nullptr;
+  EXPECT_STATUS(s2rt_merge(lm.b, &m, nullptr), S2RT_ERROR_INVALID_ARGUMENT,
+                "null 'part_out'");
   // A library that is not a CUDA driver.
   setenv("S2RT_LIBCUDA", "libc.so.6", 1);
   EXPECT_STATUS(s2rt_init(), S2RT_ERROR_NO_DRIVER, "lacks cuInit");
@@ -475,6 +810,12 @@ TEST(Runtime, CppWrapper) {
   EXPECT_FALSE(s);
   EXPECT_EQ(s.code, S2RT_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(s.message.find("null 'q'"), std::string::npos);
+  s2rt_merge_args ma = s2rt::Bundle::mergeArgs();
+  EXPECT_EQ(ma.struct_size, sizeof(s2rt_merge_args));
+  s = moved.checkMerge(ma);
+  EXPECT_EQ(s.code, S2RT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(s.message.find("null 'out'"), std::string::npos) << s.message;
+  EXPECT_EQ(moved.kernels()[0].kind, S2RT_KERNEL_FORWARD);
   s2rt::Bundle bad;
   s = s2rt::Bundle::loadMemory("nope", 4, bad);
   EXPECT_EQ(s.code, S2RT_ERROR_INVALID_BUNDLE);
@@ -587,6 +928,11 @@ TEST_F(FakeDriver, ForwardMarshalsTheKernelAbi) {
   EXPECT_EQ(param<uintptr_t>(f, 23), 0u);
   EXPECT_EQ(param<uintptr_t>(f, 24), 0u);
   EXPECT_NE(param<uintptr_t>(f, 25), 0u); // the uploaded tables
+  // The defaults: bottom-right aligned queries, the whole key range.
+  EXPECT_EQ(f.numParams, 29);
+  EXPECT_EQ(param<int64_t>(f, 26), 0);
+  EXPECT_EQ(param<int64_t>(f, 27), 0);
+  EXPECT_EQ(param<int64_t>(f, 28), 1000);
   // A current primary context is used as is; none: pushed and popped.
   FakeStats st = fake_cuda_stats();
   EXPECT_EQ(st.pushes, st.pops);
@@ -599,6 +945,8 @@ TEST_F(FakeDriver, ForwardMarshalsTheKernelAbi) {
   EXPECT_EQ(std::string(fake_cuda_last_function_name()), "fwd_f16_64_sm80");
   EXPECT_EQ(f.grid[0], 1u); // tiles [floor(983/128), ceil(1000/128)) = [7, 8)
   EXPECT_FLOAT_EQ(param<float>(f, 21), 1.44269504f / std::sqrt(128.0f));
+  EXPECT_EQ(param<int64_t>(f, 26), 983);
+  EXPECT_EQ(param<int64_t>(f, 28), 1000);
   a.seqlen_q = 300;
   ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS);
   EXPECT_EQ(fake_cuda_last_launch().grid[0], 3u); // [5, 8)
@@ -615,12 +963,269 @@ TEST_F(FakeDriver, ForwardMarshalsTheKernelAbi) {
   EXPECT_EQ(f.grid[2], 3u);
   EXPECT_EQ(param<uintptr_t>(f, 23), 0x600000u);
   EXPECT_EQ(param<uintptr_t>(f, 24), 0x700000u);
+  // Packed: the defaults from the maximum lengths (ignored by the kernel).
+  EXPECT_EQ(param<int64_t>(f, 26), 700);
+  EXPECT_EQ(param<int64_t>(f, 27), 0);
+  EXPECT_EQ(param<int64_t>(f, 28), 1000);
   // Zero-length query: nothing launched.
   int launches = fake_cuda_stats().launches;
   a = goodArgs();
   a.seqlen_q = 0;
   ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS);
   EXPECT_EQ(fake_cuda_stats().launches, launches);
+}
+
+TEST_F(FakeDriver, WindowedForwardLaunch) {
+  Loaded l(sampleWithMerge());
+  s2rt_forward_args a = goodArgs();
+  // Rows [200, 500) against keys [128, 640): query tiles [1, 4).
+  a.seqlen_q = 300;
+  a.query_pos = 200;
+  a.key_begin = 128;
+  a.key_end = 640;
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  FakeLaunch f = fake_cuda_last_launch();
+  EXPECT_STREQ(fake_cuda_function_name(f.function), "fwd_bf16_128_sm90a");
+  EXPECT_EQ(f.numParams, 29);
+  EXPECT_EQ(f.grid[0], 3u);
+  EXPECT_EQ(f.grid[1], 8u);
+  EXPECT_EQ(f.grid[2], 2u);
+  EXPECT_EQ(param<int64_t>(f, 5), 300);
+  EXPECT_EQ(param<int64_t>(f, 6), 1000);
+  EXPECT_EQ(param<int64_t>(f, 26), 200);
+  EXPECT_EQ(param<int64_t>(f, 27), 128);
+  EXPECT_EQ(param<int64_t>(f, 28), 640);
+
+  // Top-left queries, a window ending at the sequence end: [0, 1000) over
+  // tiles [0, 8); the window's end passed as seqlen_k.
+  a = goodArgs();
+  a.query_pos = 0;
+  a.key_begin = 960;
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  f = fake_cuda_last_launch();
+  EXPECT_EQ(f.grid[0], 8u);
+  EXPECT_EQ(param<int64_t>(f, 26), 0);
+  EXPECT_EQ(param<int64_t>(f, 27), 960);
+  EXPECT_EQ(param<int64_t>(f, 28), 1000);
+
+  // Tiles are aligned to absolute positions: one row at 130 is tile 1; 100
+  // rows from 120 straddle tiles 0 and 1.
+  a = goodArgs();
+  a.seqlen_q = 1;
+  a.query_pos = 130;
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS);
+  EXPECT_EQ(fake_cuda_last_launch().grid[0], 1u);
+  a.seqlen_q = 100;
+  a.query_pos = 120;
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS);
+  EXPECT_EQ(fake_cuda_last_launch().grid[0], 2u);
+
+  // An empty window is launched (its rows get 0 and -inf).
+  int launches = fake_cuda_stats().launches;
+  a = goodArgs();
+  a.key_begin = 128;
+  a.key_end = 128;
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS);
+  EXPECT_EQ(fake_cuda_stats().launches, launches + 1);
+  EXPECT_EQ(param<int64_t>(fake_cuda_last_launch(), 27), 128);
+  EXPECT_EQ(param<int64_t>(fake_cuda_last_launch(), 28), 128);
+
+  // Precondition errors launch nothing.
+  a.key_begin = 100;
+  EXPECT_STATUS(s2rt_forward(l.b, &a, nullptr), S2RT_ERROR_INVALID_ARGUMENT,
+                "key window begin 100");
+  EXPECT_EQ(fake_cuda_stats().launches, launches + 1);
+}
+
+TEST_F(FakeDriver, MergeLaunch) {
+  Loaded l(sampleWithMerge());
+  // prepare loads one forward and one merge kernel per variant: on sm_90,
+  // forward bf16 d128 and merge bf16 d128 from sm_90a cubins, forward f16
+  // d64, merge f16 d64 and merge bf16 d64 from sm_80 PTX.
+  ASSERT_EQ(s2rt_bundle_prepare(l.b, 0), S2RT_SUCCESS) << s2rt_last_error();
+  FakeStats st = fake_cuda_stats();
+  EXPECT_EQ(st.moduleLoads, 5);
+  EXPECT_EQ(st.moduleLoadsCubin, 2);
+  EXPECT_EQ(st.setAttributes, 2); // merge kernels have no dynamic shared
+  EXPECT_EQ(st.pushes, st.pops);
+
+  s2rt_merge_args a = goodMergeArgs();
+  s2rt_stream stream = reinterpret_cast<s2rt_stream>(uintptr_t(0xbee0));
+  ASSERT_EQ(s2rt_merge(l.b, &a, stream), S2RT_SUCCESS) << s2rt_last_error();
+  FakeLaunch f = fake_cuda_last_launch();
+  EXPECT_STREQ(fake_cuda_function_name(f.function), "s2_merge_bf16_d128_sm90a");
+  EXPECT_EQ(f.numParams, 15);
+  EXPECT_EQ(f.grid[0], 16u); // ceil(1000 / 64)
+  EXPECT_EQ(f.grid[1], 8u);
+  EXPECT_EQ(f.grid[2], 2u);
+  EXPECT_EQ(f.block[0], 128u);
+  EXPECT_EQ(f.sharedBytes, 0u);
+  EXPECT_EQ(f.stream, reinterpret_cast<void *>(stream));
+  EXPECT_EQ(param<uintptr_t>(f, 0), 0x100000u);
+  EXPECT_EQ(param<uintptr_t>(f, 1), 0x500000u);
+  EXPECT_EQ(param<uintptr_t>(f, 2), 0x200000u);
+  EXPECT_EQ(param<uintptr_t>(f, 3), 0x600000u);
+  EXPECT_EQ(param<int64_t>(f, 4), 1000);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(param<int64_t>(f, 5 + i), a.o_stride[i]);
+    EXPECT_EQ(param<int64_t>(f, 10 + i), a.part_o_stride[i]);
+  }
+  EXPECT_EQ(param<int64_t>(f, 8), 8000);
+  EXPECT_EQ(param<int64_t>(f, 9), 1000);
+  EXPECT_EQ(param<int64_t>(f, 13), 8000);
+  EXPECT_EQ(param<int64_t>(f, 14), 1000);
+
+  // Distinct strides reach their parameters; f16 d64 takes sm_80 PTX.
+  a = goodMergeArgs();
+  a.dtype = S2RT_DTYPE_F16;
+  a.head_dim = 64;
+  a.rows = 65;
+  a.heads = 3;
+  a.batch = 1;
+  int64_t v = 8;
+  for (int64_t *p :
+       {&a.o_stride[0], &a.o_stride[1], &a.o_stride[2], &a.part_o_stride[0],
+        &a.part_o_stride[1], &a.part_o_stride[2]})
+    *p = (v += 8);
+  a.lse_stride[0] = 1001;
+  a.lse_stride[1] = 1002;
+  a.part_lse_stride[0] = 1003;
+  a.part_lse_stride[1] = 1004;
+  ASSERT_EQ(s2rt_merge(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  f = fake_cuda_last_launch();
+  EXPECT_STREQ(fake_cuda_function_name(f.function), "s2_merge_f16_d64_sm80");
+  EXPECT_EQ(f.grid[0], 2u); // ceil(65 / 64)
+  EXPECT_EQ(f.grid[1], 3u);
+  EXPECT_EQ(f.grid[2], 1u);
+  const int64_t expect[10] = {16, 24, 32, 1001, 1002, 40, 48, 56, 1003, 1004};
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(param<int64_t>(f, 5 + i), expect[i]) << "parameter " << 5 + i;
+
+  // Zero rows: nothing launched.
+  int launches = fake_cuda_stats().launches;
+  a = goodMergeArgs();
+  a.rows = 0;
+  ASSERT_EQ(s2rt_merge(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_EQ(fake_cuda_stats().launches, launches);
+
+  // A failed launch names the kernel and grid.
+  a = goodMergeArgs();
+  fake_cuda_fail_next("cuLaunchKernel", CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES);
+  EXPECT_STATUS(s2rt_merge(l.b, &a, nullptr), S2RT_ERROR_CUDA,
+                "launching 's2_merge_bf16_d128_sm90a' with grid (16, 8, 2)");
+  EXPECT_EQ(fake_cuda_stats().pushes, fake_cuda_stats().pops);
+}
+
+TEST_F(FakeDriver, MergeKernelForTheDevice) {
+  // sm_80: the forward kernels run, the bf16 d128 merge kernel exists only
+  // for sm_90a... once the sm_80 PTX is taken away.
+  fake_cuda_set_devices(1, 8, 0, 164 * 1024);
+  s2::Bundle b = sampleWithMerge();
+  b.kernels.erase(b.kernels.begin());
+  Loaded l(b);
+  s2rt_merge_args a = goodMergeArgs();
+  EXPECT_STATUS(s2rt_merge(l.b, &a, nullptr), S2RT_ERROR_UNSUPPORTED,
+                "no bf16 d128 merge kernel of the bundle runs on device 0 "
+                "(sm_80); it has: bf16 d128 sm_90a");
+  // The forward kernel still runs there.
+  s2rt_forward_args f = goodArgs();
+  EXPECT_EQ(s2rt_forward(l.b, &f, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_STREQ(fake_cuda_function_name(fake_cuda_last_launch().function),
+               "fwd_bf16_128_sm80");
+  // The device's current context is used as for forward; another context
+  // is pushed and popped around the launch.
+  fake_cuda_set_current(-1);
+  a.dtype = S2RT_DTYPE_F16;
+  a.head_dim = 64;
+  a.device = 0;
+  FakeStats before = fake_cuda_stats();
+  ASSERT_EQ(s2rt_merge(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  FakeStats after = fake_cuda_stats();
+  EXPECT_EQ(after.pushes, before.pushes + 1);
+  EXPECT_EQ(after.pops, after.pushes);
+  fake_cuda_set_current(0);
+}
+
+TEST_F(FakeDriver, FakeStreamsEventsAndCopies) {
+  // The fake's side of the entry points the sequence-parallel executor uses
+  // (called directly: this binary links the fake).
+  CUstream s = nullptr;
+  EXPECT_EQ(cuStreamCreate(&s, 0), CUDA_ERROR_INVALID_CONTEXT);
+  fake_cuda_set_current(1);
+  ASSERT_EQ(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING), CUDA_SUCCESS);
+  CUevent e0 = nullptr, e1 = nullptr;
+  ASSERT_EQ(cuEventCreate(&e0, 0), CUDA_SUCCESS);
+  ASSERT_EQ(cuEventCreate(&e1, 0), CUDA_SUCCESS);
+  std::vector<char> a(64), b(64, 0);
+  for (int i = 0; i < 64; ++i)
+    a[size_t(i)] = char(i);
+  auto dev = [](std::vector<char> &v) { return CUdeviceptr(v.data()); };
+  ASSERT_EQ(cuEventRecord(e0, s), CUDA_SUCCESS);
+  ASSERT_EQ(cuMemcpyAsync(dev(b), dev(a), 16, s), CUDA_SUCCESS);
+  EXPECT_EQ(b[15], 15);
+  ASSERT_EQ(cuMemsetD8Async(dev(b), 7, 4, s), CUDA_SUCCESS);
+  EXPECT_EQ(b[3], 7);
+  EXPECT_EQ(b[4], 4);
+  // A 4x4 block at (x 2, y 1) of an 8-wide source into a 4-wide target.
+  CUDA_MEMCPY2D p;
+  std::memset(&p, 0, sizeof(p));
+  p.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+  p.srcDevice = dev(a);
+  p.srcPitch = 8;
+  p.srcXInBytes = 2;
+  p.srcY = 1;
+  p.dstMemoryType = CU_MEMORYTYPE_HOST;
+  p.dstHost = b.data() + 32;
+  p.dstPitch = 4;
+  p.WidthInBytes = 4;
+  p.Height = 4;
+  ASSERT_EQ(cuMemcpy2DAsync(&p, s), CUDA_SUCCESS);
+  EXPECT_EQ(b[32], 10);
+  EXPECT_EQ(b[47], 8 * 4 + 5);
+  p.dstPitch = 3;
+  EXPECT_EQ(cuMemcpy2DAsync(&p, s), CUDA_ERROR_INVALID_VALUE);
+  char host[4];
+  ASSERT_EQ(cuMemcpyDtoHAsync(host, dev(a) + 8, 4, s), CUDA_SUCCESS);
+  EXPECT_EQ(host[0], 8);
+  ASSERT_EQ(cuMemcpyHtoDAsync(dev(b), host, 4, s), CUDA_SUCCESS);
+  EXPECT_EQ(b[0], 8);
+  ASSERT_EQ(cuMemcpyDtoH(host, dev(a) + 20, 4), CUDA_SUCCESS);
+  EXPECT_EQ(host[3], 23);
+  ASSERT_EQ(cuEventRecord(e1, s), CUDA_SUCCESS);
+  ASSERT_EQ(cuStreamWaitEvent(nullptr, e1, 0), CUDA_SUCCESS);
+  ASSERT_EQ(cuEventSynchronize(e1), CUDA_SUCCESS);
+  ASSERT_EQ(cuStreamSynchronize(s), CUDA_SUCCESS);
+  ASSERT_EQ(cuCtxSynchronize(), CUDA_SUCCESS);
+  float ms = -1;
+  ASSERT_EQ(cuEventElapsedTime(&ms, e0, e1), CUDA_SUCCESS);
+  EXPECT_EQ(ms, 1.0f);
+  FakeStats st = fake_cuda_stats();
+  EXPECT_EQ(st.streamsCreated, 1);
+  EXPECT_EQ(st.eventsCreated, 2);
+  EXPECT_EQ(st.eventRecords, 2);
+  EXPECT_EQ(st.asyncCopies, 4);
+  EXPECT_EQ(st.copiesToHost, 2);
+  EXPECT_EQ(st.memsets, 1);
+  EXPECT_EQ(st.streamWaits, 1);
+  ASSERT_EQ(cuEventDestroy(e0), CUDA_SUCCESS);
+  ASSERT_EQ(cuEventDestroy(e1), CUDA_SUCCESS);
+  EXPECT_EQ(cuEventDestroy(e1), CUDA_ERROR_INVALID_HANDLE);
+  EXPECT_EQ(cuEventRecord(e1, s), CUDA_ERROR_INVALID_HANDLE);
+  ASSERT_EQ(cuStreamDestroy(s), CUDA_SUCCESS);
+  EXPECT_EQ(cuMemcpyAsync(dev(b), dev(a), 1, s), CUDA_ERROR_INVALID_HANDLE);
+  st = fake_cuda_stats();
+  EXPECT_EQ(st.streamsDestroyed, st.streamsCreated);
+  EXPECT_EQ(st.eventsDestroyed, st.eventsCreated);
+  // cuCtxSetCurrent replaces the top of the stack; null pops it.
+  CUcontext c = nullptr;
+  ASSERT_EQ(cuCtxSetCurrent(reinterpret_cast<CUcontext>(uintptr_t(0x2000))),
+            CUDA_SUCCESS);
+  ASSERT_EQ(cuCtxGetCurrent(&c), CUDA_SUCCESS);
+  EXPECT_EQ(c, reinterpret_cast<CUcontext>(uintptr_t(0x2000)));
+  ASSERT_EQ(cuCtxSetCurrent(nullptr), CUDA_SUCCESS);
+  ASSERT_EQ(cuCtxGetCurrent(&c), CUDA_SUCCESS);
+  EXPECT_EQ(c, nullptr);
+  EXPECT_EQ(cuCtxSynchronize(), CUDA_ERROR_INVALID_CONTEXT);
 }
 
 TEST_F(FakeDriver, CurrentContextAndDevice) {
@@ -734,6 +1339,104 @@ TEST_F(FakeDriver, ConcurrentForwardsLoadOnce) {
   EXPECT_EQ(st.launches, 400);
   EXPECT_EQ(st.moduleLoads, 2);
   EXPECT_EQ(st.retains, 1);
+}
+
+// Sequence parallelism (s2rt_sp.h) over the fake driver: every launch of the
+// program is made, the outputs start as the merge identity, virtual ranks
+// copy their messages, and missing pieces (NCCL, merge kernels) are errors.
+TEST_F(FakeDriver, SequenceParallelVirtualRanks) {
+  Loaded l(sampleWithMerge());
+  s2rt_sp_config c;
+  s2rt_sp_config_init(&c);
+  c.seqlen = 1000;
+  c.ranks = 3;
+  c.head_dim = 128;
+  s2rt_sp *sp = nullptr;
+  ASSERT_EQ(s2rt_sp_create(l.b, &c, &sp), S2RT_SUCCESS) << s2rt_last_error();
+  s2rt_sp_stats st;
+  ASSERT_EQ(s2rt_sp_get_stats(sp, &st), S2RT_SUCCESS);
+  EXPECT_GT(st.launches, 3);
+  EXPECT_GT(st.messages, 0);
+  const int64_t H = 8, Hk = 2, D = 128;
+  std::vector<std::vector<uint16_t>> q(3), k(3), v(3), o(3);
+  std::vector<std::vector<float>> lse(3);
+  std::vector<s2rt_sp_tensors> ts(3);
+  int64_t total = 0;
+  for (int64_t r = 0; r < 3; ++r) {
+    int64_t b0, n;
+    ASSERT_EQ(s2rt_sp_shard(sp, r, &b0, &n), S2RT_SUCCESS);
+    EXPECT_EQ(b0, total);
+    total += n;
+    q[r].assign(size_t(n * H * D), 1);
+    k[r].assign(size_t(n * Hk * D), 2);
+    v[r].assign(size_t(n * Hk * D), 3);
+    o[r].assign(size_t(n * H * D), 0x7777);
+    lse[r].assign(size_t(H * n), 5.0f);
+    ts[r] = {q[r].data(), k[r].data(), v[r].data(), o[r].data(), lse[r].data()};
+  }
+  EXPECT_EQ(total, 1000);
+  int before = fake_cuda_stats().launches;
+  ASSERT_EQ(s2rt_sp_forward_virtual(sp, ts.data(), 0, nullptr), S2RT_SUCCESS)
+      << s2rt_last_error();
+  FakeStats fs = fake_cuda_stats();
+  EXPECT_EQ(fs.launches - before, st.launches);
+  EXPECT_GT(fs.asyncCopies, 0);
+  EXPECT_GT(fs.streamWaits, 0);
+  // No kernel ran: every output row is still the merge identity.
+  for (int64_t r = 0; r < 3; ++r) {
+    for (uint16_t x : o[r])
+      ASSERT_EQ(x, 0);
+    for (float x : lse[r])
+      ASSERT_TRUE(std::isinf(x) && x < 0);
+  }
+  // The last launch of a rank reads keys through the window of its shard.
+  FakeLaunch f = fake_cuda_last_launch();
+  if (f.numParams == 29) {
+    int64_t kvLo = param<int64_t>(f, 27), kvHi = param<int64_t>(f, 28);
+    EXPECT_EQ(kvLo % 64, 0);
+    EXPECT_GT(kvHi, kvLo);
+    EXPECT_EQ(param<int64_t>(f, 6), 1000); // sk: absolute positions
+  }
+  // A second run reuses streams, events and scratch.
+  int allocs = fake_cuda_stats().allocs;
+  ASSERT_EQ(s2rt_sp_forward_virtual(sp, ts.data(), 0, nullptr), S2RT_SUCCESS)
+      << s2rt_last_error();
+  EXPECT_EQ(fake_cuda_stats().allocs, allocs);
+  // Errors: a null tensor, a rank out of range, NCCL missing.
+  ts[1].lse = nullptr;
+  EXPECT_STATUS(s2rt_sp_forward_virtual(sp, ts.data(), 0, nullptr),
+                S2RT_ERROR_INVALID_ARGUMENT, "rank 1");
+  ts[1].lse = lse[1].data();
+  setenv("S2RT_LIBNCCL", "/nonexistent/libnccl.so.2", 1);
+  int dummy;
+  EXPECT_STATUS(s2rt_sp_forward_nccl(sp, 0, &dummy, &ts[0], 0, nullptr),
+                S2RT_ERROR_NO_DRIVER, "cannot load NCCL");
+  EXPECT_STATUS(s2rt_sp_forward_nccl(sp, 5, &dummy, &ts[0], 0, nullptr),
+                S2RT_ERROR_INVALID_ARGUMENT, "out of range");
+  unsetenv("S2RT_LIBNCCL");
+  s2rt_sp_destroy(sp);
+
+  // A bundle without merge kernels plans, but its run fails with a message.
+  Loaded noMerge(sample());
+  ASSERT_EQ(s2rt_sp_create(noMerge.b, &c, &sp), S2RT_SUCCESS)
+      << s2rt_last_error();
+  EXPECT_STATUS(s2rt_sp_forward_virtual(sp, ts.data(), 0, nullptr),
+                S2RT_ERROR_CUDA, "merge");
+  s2rt_sp_destroy(sp);
+
+  // Bad configurations.
+  s2rt_sp_config bad = c;
+  bad.ranks = 1;
+  EXPECT_STATUS(s2rt_sp_create(l.b, &bad, &sp), S2RT_ERROR_INVALID_ARGUMENT,
+                "ranks");
+  bad = c;
+  bad.head_dim = 96;
+  EXPECT_STATUS(s2rt_sp_create(l.b, &bad, &sp), S2RT_ERROR_UNSUPPORTED,
+                "head dim");
+  bad = c;
+  bad.struct_size = 8;
+  EXPECT_STATUS(s2rt_sp_create(l.b, &bad, &sp), S2RT_ERROR_INVALID_ARGUMENT,
+                "s2rt_sp_config_init");
 }
 
 } // namespace

@@ -31,9 +31,18 @@ namespace s2 {
 
 /// Version of the file layout written by writeBundle. readBundle accepts
 /// exactly this version.
-constexpr uint32_t kBundleFormatVersion = 1;
-/// Version of the forward kernel ABI (docs/bundle.md, "Kernel ABI").
-constexpr int32_t kKernelAbiVersion = 1;
+constexpr uint32_t kBundleFormatVersion = 2;
+/// Version of the kernel ABIs (docs/bundle.md, "Kernel ABI" and "Merge
+/// kernel ABI").
+constexpr int32_t kKernelAbiVersion = 2;
+
+/// What a bundle kernel computes.
+enum class KernelKind : uint8_t {
+  /// The attention forward pass over the pattern (29 parameters).
+  Forward = 0,
+  /// The log-sum-exp merge of two partial results (15 parameters).
+  Merge = 1,
+};
 /// The eight bytes every bundle starts with.
 constexpr char kBundleMagic[8] = {'S', '2', 'M', 'B', 'N', 'D', 'L', '\0'};
 /// Size of the fixed header in front of the manifest.
@@ -53,8 +62,9 @@ struct BundleLimits {
 };
 
 /// One compiled kernel: a (target, dtype, head dim) variant of the forward
-/// pass over the whole pattern (all head groups).
+/// pass over the whole pattern (all head groups), or of the merge kernel.
 struct BundleKernel {
+  KernelKind kind = KernelKind::Forward;
   /// Entry point name in the PTX / cubin.
   std::string name;
   /// "sm_80", "sm_90a", ...: the architecture the code was generated for.
