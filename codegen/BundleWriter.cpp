@@ -2,7 +2,10 @@
 //
 // Builds each kernel variant in a module of its own (kernel names carry the
 // configuration, not the pattern, and lowering consumes the module), lowers
-// it to PTX, optionally assembles a cubin, and fills an s2::Bundle.
+// it to PTX, optionally assembles a cubin, and fills an s2::Bundle. Each
+// forward kernel is followed by the merge kernel of its (target, dtype,
+// head dim), built and lowered in a module of its own too, so that its PTX
+// holds only the merge entry.
 //
 //===----------------------------------------------------------------------===//
 
@@ -76,24 +79,25 @@ FailureOr<s2::Bundle> buildBundle(ModuleOp tiled,
   bundle.settings.push_back({"compiler", "s2c"});
 
   std::string ptxas = options.cubin ? findPtxas() : std::string();
-  for (const KernelConfig &base : selectVariants(pattern, options)) {
-    KernelConfig config = base;
-    applyScheduleTiles(config, schedule);
+  // Lowers the kernel `build` adds to a fresh module and appends it.
+  auto addKernel = [&](const KernelConfig &config,
+                       function_ref<FailureOr<KernelInfo>(ModuleOp)> build)
+      -> LogicalResult {
     OwningOpRef<ModuleOp> module = ModuleOp::create(tiled.getLoc());
-    FailureOr<KernelInfo> info =
-        buildForwardKernel(*module, pattern, schedule, config);
+    FailureOr<KernelInfo> info = build(*module);
     if (failed(info))
       return failure();
     FailureOr<std::string> ptx = lowerToPTX(*module, config.target);
     if (failed(ptx))
       return failure();
     s2::BundleKernel kernel;
+    kernel.kind = info->kind;
     kernel.name = info->name;
     kernel.target = targetName(config.target);
     kernel.dtype = config.dtype;
     kernel.headDim = int32_t(config.headDim);
-    kernel.blockM = int32_t(config.blockM);
-    kernel.blockN = int32_t(config.blockN);
+    kernel.blockM = int32_t(info->config.blockM);
+    kernel.blockN = int32_t(info->config.blockN);
     kernel.threads = int32_t(info->threads);
     kernel.sharedBytes = int32_t(info->sharedBytes);
     kernel.ptx = std::move(*ptx);
@@ -107,6 +111,19 @@ FailureOr<s2::Bundle> buildBundle(ModuleOp tiled,
       kernel.cubin.assign(cubin->begin(), cubin->end());
     }
     bundle.kernels.push_back(std::move(kernel));
+    return success();
+  };
+  for (const KernelConfig &base : selectVariants(pattern, options)) {
+    KernelConfig config = base;
+    applyScheduleTiles(config, schedule);
+    if (failed(addKernel(config,
+                         [&](ModuleOp m) {
+                           return buildForwardKernel(m, pattern, schedule,
+                                                     config);
+                         })) ||
+        failed(addKernel(
+            config, [&](ModuleOp m) { return buildMergeKernel(m, config); })))
+      return failure();
   }
   std::string invalid = s2::validateBundle(bundle);
   if (!invalid.empty())

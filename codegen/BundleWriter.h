@@ -2,7 +2,8 @@
 //
 // The last codegen step: for one scheduled pattern (a module holding an
 // s2.pattern and its s2.schedule), builds every requested kernel variant
-// (target x dtype x head dim) with convert-s2-to-gpu, lowers each to PTX
+// (target x dtype x head dim: the forward kernel and the merge kernel of
+// docs/bundle.md) with the kernel builders, lowers each to PTX
 // (and to a cubin when ptxas is installed), and collects them with the
 // pattern, the tile sizes and the schedule tables into an s2::Bundle that
 // the runtime loads (docs/bundle.md).

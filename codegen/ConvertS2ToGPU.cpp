@@ -1,10 +1,10 @@
-//===- ConvertS2ToGPU.cpp - Tiled s2 IR to a GPU kernel
-//--------------------===//
+//===- ConvertS2ToGPU.cpp - Tiled s2 IR to GPU kernels --------------------===//
 //
-// convert-s2-to-gpu: a thin pass over s2c::buildForwardKernel. It reads each
-// s2.schedule and its s2.pattern back into the MLIR-free structs and lets
-// the kernel builder append the kernel; options pick the target, dtype and
-// head dim (tile sizes are the schedule's).
+// convert-s2-to-gpu: a thin pass over s2c::buildForwardKernel and
+// s2c::buildMergeKernel. It reads each s2.schedule and its s2.pattern back
+// into the MLIR-free structs and lets the kernel builders append the
+// forward kernel and the merge kernel of its dtype and head dim; options
+// pick the target, dtype and head dim (tile sizes are the schedule's).
 //
 //===----------------------------------------------------------------------===//
 
@@ -74,7 +74,8 @@ struct ConvertS2ToGPU : public s2c::impl::ConvertS2ToGPUBase<ConvertS2ToGPU> {
                     : pattern.headDim > 0 ? pattern.headDim
                                           : 128;
       s2c::applyScheduleTiles(cfg, schedule);
-      if (failed(s2c::buildForwardKernel(module, pattern, schedule, cfg)))
+      if (failed(s2c::buildForwardKernel(module, pattern, schedule, cfg)) ||
+          failed(s2c::buildMergeKernel(module, cfg)))
         return signalPassFailure();
     }
   }

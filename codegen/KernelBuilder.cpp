@@ -225,7 +225,7 @@ std::unique_ptr<KernelTarget> createMmaSyncTarget(s2::DType dtype) {
 
 namespace {
 
-/// Positions of the kernel parameters (docs/bundle.md, ABI version 1).
+/// Positions of the kernel parameters (docs/bundle.md, ABI version 2).
 enum Arg : unsigned {
   ArgQ = 0,
   ArgK,
@@ -253,6 +253,9 @@ enum Arg : unsigned {
   ArgCuQ,
   ArgCuK,
   ArgTables,
+  ArgQPos,
+  ArgKvLo,
+  ArgKvHi,
   NumArgs
 };
 
@@ -424,7 +427,9 @@ public:
   /// Test hook (see foldKeyTiles): the key tiles of (h, t) computed by the
   /// kernel's own span arithmetic on constants, folded as it is built.
   FailureOr<std::vector<int64_t>> foldTiles(int64_t head, int64_t tile,
-                                            int64_t numKeyTiles);
+                                            int64_t numKeyTiles,
+                                            int64_t windowBegin,
+                                            int64_t windowEnd);
 
 private:
   Value tileOf(ArrayRef<SpanRT> spans, Value n);
@@ -433,7 +438,11 @@ private:
   /// commits the group.
   void issueKV(Value tile, Value stage, Value valid);
   SmallVector<Value> computeS(Value stage);
-  void applyMasks(SmallVector<Value> &s, Value tile, Value patternOn);
+  /// Masks S of key tile `tile`: sequence / window end, causal diagonal,
+  /// the pattern predicate when `patternOn`, and the whole tile when
+  /// `outside` (i1, table tiles before the window) is true.
+  void applyMasks(SmallVector<Value> &s, Value tile, Value patternOn,
+                  Value outside);
   Value patternVisible(Value qb, Value kb);
   void accumulatePV(Acc &acc, ArrayRef<Value> p, Value stage);
   Value packPair(Value a, Value b);
@@ -457,7 +466,20 @@ private:
   Value bz;
   Value qBase, kBase, vBase;
   Value qss, kss, vss, oss;
-  Value skb, nkt, t;
+  /// End of the keys this CTA may read: min(sk_b, kv_hi). Replaces the
+  /// sequence end in every in-loop test (copies, masks).
+  Value kEnd;
+  /// Key tiles of the window: closed-form spans start at kvLoT and end at
+  /// nkt = ceil(kEnd / BN).
+  Value kvLoT, nkt, t;
+  /// Absolute position of query row 0 of this CTA's sequence (prologue).
+  Value delta;
+  /// The tile's first absolute position t * BM as i32 (masks), and its
+  /// first row relative to the sequence, t * BM - delta (epilogue). Kept
+  /// instead of t and delta: that 64-bit pair live across the key loop (or
+  /// delta recomputed in the epilogue) made ptxas spill or give up 3 CTAs
+  /// per SM at d64.
+  Value qStart32, rowOff;
   Value scaleLog2;
   Value qS, kS, vS;
   SmallVector<SmallVector<Value, 4>> qFrag;
@@ -660,8 +682,7 @@ void Emitter::emit(gpu::GPUFuncOp func) {
 
   // ---- Sequences (packed when cu_seqlens is non-null).
   auto [qRow0, sqb] = seqBounds(ArgCuQ, ArgSq);
-  auto [kRow0, skLen] = seqBounds(ArgCuK, ArgSk);
-  skb = skLen;
+  auto [kRow0, skb] = seqBounds(ArgCuK, ArgSk);
   Value qBatch = sel(isNonNull(arg(ArgCuQ)), c(0), bz);
   Value kBatch = sel(isNonNull(arg(ArgCuK)), c(0), bz);
   qss = idxArg(ArgQss);
@@ -676,13 +697,26 @@ void Emitter::emit(gpu::GPUFuncOp func) {
               mul(kvh, idxArg(ArgVsh)));
   scaleLog2 = arg(ArgScaleLog2);
 
-  // ---- Query tile (bottom-right aligned, heaviest first).
-  nkt = ceilDiv(skb, c(BN));
-  Value tEnd = ceilDiv(skb, c(BM));
-  Value delta = sub(skb, sqb);
+  // ---- Key window: keys [kv_lo, min(sk_b, kv_hi)). A packed launch passes
+  // the defaults (0, sk >= sk_b), so the window is its whole sequence.
+  kEnd = minS(skb, idxArg(ArgKvHi));
+  kvLoT = floorDiv(idxArg(ArgKvLo), c(BN));
+  nkt = ceilDiv(kEnd, c(BN));
+
+  // ---- Query tile (aligned to absolute positions, heaviest first): row 0
+  // is at delta = q_pos. Written as sk_b - sq_b + (q_pos - (sk - sq)):
+  // that is q_pos when not packed (sk_b = sk, sq_b = sq), and sk_b - sq_b
+  // when packed (which passes q_pos = sk - sq), with no select on the
+  // packing. (This form also kept the d64 kernels at 168 registers where a
+  // select on cu_seqlens_q pushed ptxas over.)
+  delta = add(sub(skb, sqb),
+              sub(idxArg(ArgQPos), sub(idxArg(ArgSk), idxArg(ArgSq))));
+  Value tEnd = ceilDiv(add(delta, sqb), c(BM));
   Value tBegin = floorDiv(delta, c(BM));
   t = sub(sub(tEnd, c(1)), bx);
   Value active = cmp(arith::CmpIPredicate::sge, t, tBegin);
+  qStart32 = toI32(mul(t, c(BM)));
+  rowOff = sub(mul(t, c(BM)), delta);
 
   auto ifOp = scf::IfOp::create(ib, TypeRange{}, active, false);
   {
@@ -880,7 +914,7 @@ void Emitter::issueKV(Value tile, Value stage, Value valid) {
                                        std::make_tuple(vG, vS, vBase, vss)}) {
       for (int64_t i = 0; i < passes; ++i) {
         Value key = add(kStart, add(rowOfTid, c(i * rowsPerPass)));
-        Value ok = andI(valid, cmp(arith::CmpIPredicate::slt, key, skb));
+        Value ok = andI(valid, cmp(arith::CmpIPredicate::slt, key, kEnd));
         Value src =
             add(add(base, mul(sel(ok, key, c(0)), ss)), mul(chunkOfTid, c(8)));
         tgt.asyncCopy16(ib, ib.getLoc(), smem, dstOf(i), mem, src,
@@ -897,7 +931,7 @@ void Emitter::issueKV(Value tile, Value stage, Value valid) {
     return;
   }
   Value full =
-      andI(valid, cmp(arith::CmpIPredicate::sle, add(kStart, c(BN)), skb));
+      andI(valid, cmp(arith::CmpIPredicate::sle, add(kStart, c(BN)), kEnd));
   emitIf(full, {}, fastCopies, rowCopies);
 }
 
@@ -1002,13 +1036,17 @@ Value Emitter::patternVisible(Value qb, Value kb) {
   return any;
 }
 
-void Emitter::applyMasks(SmallVector<Value> &s, Value tile, Value patternOn) {
+void Emitter::applyMasks(SmallVector<Value> &s, Value tile, Value patternOn,
+                         Value outside) {
   Value kStart = mul(tile, c(BN));
-  Value qStart = mul(t, c(BM));
-  Value need = cmp(arith::CmpIPredicate::sgt, add(kStart, c(BN)), skb);
+  Value kStart32 = toI32(kStart);
+  Value need = cmp(arith::CmpIPredicate::sgt, add(kStart, c(BN)), kEnd);
+  if (outside)
+    need = orI(need, outside);
   if (sched.causal || pat.causal)
-    need = orI(need,
-               cmp(arith::CmpIPredicate::sgt, add(kStart, c(BN - 1)), qStart));
+    need = orI(need, cmp(arith::CmpIPredicate::sgt,
+                         ib.createOrFold<arith::AddIOp>(kStart32, c32(BN - 1)),
+                         qStart32));
   if (patternOn)
     need = orI(need, patternOn);
   SmallVector<Type> types(s.size(), ib.getF32Type());
@@ -1018,16 +1056,19 @@ void Emitter::applyMasks(SmallVector<Value> &s, Value tile, Value patternOn) {
       [&]() -> SmallVector<Value> {
         SmallVector<Value> out = in;
         Value ninf = negInf();
-        Value limit = toI32(sub(skb, kStart));
-        Value diag = toI32(sub(qStart, kStart));
+        // Columns at or past `limit` are masked: the window's end, or every
+        // column of a tile outside the window.
+        Value limit = toI32(sub(kEnd, kStart));
+        if (outside)
+          limit = sel(outside, c32(0), limit);
+        Value diag = ib.createOrFold<arith::SubIOp>(qStart32, kStart32);
         bool causal = sched.causal || pat.causal;
         int64_t shift = llvm::Log2_64(uint64_t(pat.block));
-        Value qb[2], qok[2], kStart32 = toI32(kStart);
+        Value qb[2], qok[2];
         if (patternOn) {
           for (int64_t hr = 0; hr < 2; ++hr) {
             Value qpos = ib.createOrFold<arith::AddIOp>(
-                ib.createOrFold<arith::AddIOp>(toI32(qStart), rowI32),
-                c32(8 * hr));
+                ib.createOrFold<arith::AddIOp>(qStart32, rowI32), c32(8 * hr));
             qok[hr] = cmp(arith::CmpIPredicate::sge, qpos, c32(0));
             qb[hr] = ib.createOrFold<arith::ShRSIOp>(qpos, c32(shift));
           }
@@ -1104,7 +1145,9 @@ void Emitter::accumulatePV(Acc &acc, ArrayRef<Value> p, Value stage) {
 SmallVector<SpanRT> Emitter::computeSpans(const s2::HeadGroup &g,
                                           const s2::Phase &ph) {
   // The spans of this phase, flattened: span i covers iterations
-  // [start_i, start_i + count_i).
+  // [start_i, start_i + count_i). The iterations start at 0, or at the
+  // first tile when the first span is a Range, whose tile is then the
+  // iteration itself (no base kept live across the loop).
   SmallVector<SpanRT> spans;
   Value start = c(0);
   auto bound = [&](const s2::AffineBound &bd) {
@@ -1131,7 +1174,7 @@ SmallVector<SpanRT> Emitter::computeSpans(const s2::HeadGroup &g,
       rt.count = sel(in, sub(rp1, rp0), c(0));
       rt.base = add(add(off, c(rows + 1)), rp0);
     } else {
-      Value lo = c(0), hi = nkt;
+      Value lo = kvLoT, hi = nkt;
       for (const s2::AffineBound &bd : sp.lo)
         lo = maxS(lo, bound(bd));
       for (const s2::AffineBound &bd : sp.hi)
@@ -1139,6 +1182,8 @@ SmallVector<SpanRT> Emitter::computeSpans(const s2::HeadGroup &g,
       if (sp.kind == s2::SpanKind::Range) {
         rt.base = lo;
         rt.count = maxS(sub(hi, lo), c(0));
+        if (spans.empty())
+          rt.start = start = lo;
       } else {
         int64_t step = sp.step;
         Value r = headConst(
@@ -1183,18 +1228,42 @@ Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
   SmallVector<SpanRT> spans = computeSpans(g, ph);
   if (spans.empty())
     return init;
-  Value total = add(spans.back().start, spans.back().count);
+  Value nBegin = spans.front().start;
+  Value nEnd = add(spans.back().start, spans.back().count);
   bool anyMasked =
       llvm::any_of(spans, [](const SpanRT &s) { return s.span->masked; });
+  // Closed-form spans are clipped to the key window in computeSpans; a
+  // table's columns are not, so in a phase with a Table span a tile before
+  // kv_lo is neither loaded nor attended (tiles past the window's end are
+  // handled by kEnd like tiles past the sequence end). Compared in key
+  // positions against the kv_lo parameter itself.
+  bool anyTable = llvm::any_of(spans, [](const SpanRT &s) {
+    return s.span->kind == s2::SpanKind::Table;
+  });
+  auto beforeWindow = [&](Value tile) -> Value {
+    if (!anyTable)
+      return Value();
+    return cmp(arith::CmpIPredicate::slt, mul(tile, c(BN)),
+               toIndex(fn.getArgument(ArgKvLo)));
+  };
+  auto andInWindow = [&](Value valid, Value tile) -> Value {
+    Value before = beforeWindow(tile);
+    if (!before)
+      return valid;
+    return andI(valid, xorI(before, ib.createOrFold<arith::ConstantIntOp>(
+                                        ib.getI1Type(), 1)));
+  };
 
-  // ---- Prologue: K/V of iteration 0 into buffer 0.
-  Value tile0 = tileOf(spans, c(0));
-  issueKV(tile0, c(0), cmp(arith::CmpIPredicate::sgt, total, c(0)));
+  // ---- Prologue: K/V of the first iteration into buffer nBegin mod 2 (the
+  // loop's stage of iteration n is n mod 2).
+  Value tile0 = tileOf(spans, nBegin);
+  issueKV(tile0, ib.createOrFold<arith::RemUIOp>(nBegin, c(2)),
+          andInWindow(cmp(arith::CmpIPredicate::sgt, nEnd, nBegin), tile0));
   tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
 
   SmallVector<Value> inits = {tile0};
   llvm::append_range(inits, init.flat());
-  auto forOp = scf::ForOp::create(ib, c(0), total, c(1), inits);
+  auto forOp = scf::ForOp::create(ib, nBegin, nEnd, c(1), inits);
   {
     OpBuilder::InsertionGuard guard(ib);
     Block *body = forOp.getBody();
@@ -1207,11 +1276,11 @@ Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
 
     // Prefetch iteration n+1 into the other buffer, then wait for n.
     Value next = add(n, c(1));
-    Value hasNext = cmp(arith::CmpIPredicate::slt, next, total);
-    Value nextTile = tileOf(spans, minS(next, sub(total, c(1))));
+    Value hasNext = cmp(arith::CmpIPredicate::slt, next, nEnd);
+    Value nextTile = tileOf(spans, minS(next, sub(nEnd, c(1))));
     Value stage = ib.createOrFold<arith::RemUIOp>(n, c(2));
     Value nextStage = ib.createOrFold<arith::RemUIOp>(next, c(2));
-    issueKV(nextTile, nextStage, hasNext);
+    issueKV(nextTile, nextStage, andInWindow(hasNext, nextTile));
     Value tok = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
     tgt.waitGroups(ib, ib.getLoc(), tok, 1);
     gpu::BarrierOp::create(ib);
@@ -1226,9 +1295,14 @@ Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
       for (const SpanRT &sp : spans) {
         if (!sp.span->masked)
           continue;
-        Value in =
-            andI(cmp(arith::CmpIPredicate::sge, n, sp.start),
-                 cmp(arith::CmpIPredicate::slt, n, add(sp.start, sp.count)));
+        // n >= nBegin and n < nEnd hold in the loop: the first span needs
+        // no lower test, the last no upper one.
+        Value in = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1);
+        if (&sp != &spans.front())
+          in = andI(in, cmp(arith::CmpIPredicate::sge, n, sp.start));
+        if (&sp != &spans.back())
+          in = andI(in,
+                    cmp(arith::CmpIPredicate::slt, n, add(sp.start, sp.count)));
         patternOn = patternOn ? orI(patternOn, in) : in;
       }
     }
@@ -1240,13 +1314,14 @@ Acc Emitter::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
     // m = scale_log2 * max, and p = 2^(s * scale_log2 - m) is one fma per
     // element (no separate multiply). Otherwise (scale <= 0, where the max
     // of scaled scores is not the scaled max) the scores are scaled first.
+    Value curOutside = beforeWindow(cur);
     Value zero = cf(0.0), ninf = negInf();
     auto softmax = [&](bool folded) -> SmallVector<Value> {
       SmallVector<Value> s = sRaw;
       if (!folded)
         for (Value &v : s)
           v = fmul(v, scaleLog2);
-      applyMasks(s, cur, patternOn);
+      applyMasks(s, cur, patternOn, curOutside);
       Value alpha[2], mNew[2], sum[2];
       for (int64_t hr = 0; hr < 2; ++hr) {
         Value mx = ninf;
@@ -1328,7 +1403,6 @@ void Emitter::epilogue(const Acc &accIn) {
   // made ptxas spill them (sm_90a, bigbird example).
   QueryOut q = queryOut();
   Value oBase = q.oBase, lseBase = q.lseBase, sqb = q.sq;
-  Value delta = sub(skb, sqb);
   Value zero = cf(0.0), ninf = negInf();
   Value ln2 = cf(0.69314718055994530942);
   for (int64_t hr = 0; hr < 2; ++hr) {
@@ -1338,7 +1412,7 @@ void Emitter::epilogue(const Acc &accIn) {
     Value has = arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT, l, zero);
     Value inv = sel(has, arith::DivFOp::create(ib, cf(1.0), l), zero);
     Value row = add(add(mul(warp, c(16)), grp), c(8 * hr));
-    Value s = sub(add(mul(t, c(BM)), row), delta);
+    Value s = add(rowOff, row);
     Value valid = andI(cmp(arith::CmpIPredicate::sge, s, c(0)),
                        cmp(arith::CmpIPredicate::slt, s, sqb));
     emitIf(
@@ -1371,13 +1445,17 @@ void Emitter::epilogue(const Acc &accIn) {
 }
 
 FailureOr<std::vector<int64_t>> Emitter::foldTiles(int64_t head, int64_t tile,
-                                                   int64_t numKeyTiles) {
+                                                   int64_t numKeyTiles,
+                                                   int64_t windowBegin,
+                                                   int64_t windowEnd) {
   D = cfg.headDim;
   BM = cfg.blockM;
   BN = cfg.blockN;
   h = c(head);
   t = c(tile);
-  nkt = c(numKeyTiles);
+  // As in emit(): nkt = ceil(min(sk, kv_hi) / BN), kvLoT = kv_lo / BN.
+  nkt = c(windowEnd < 0 ? numKeyTiles : std::min(numKeyTiles, windowEnd));
+  kvLoT = c(windowBegin);
   auto constOf = [](Value v) -> std::optional<int64_t> {
     if (auto cst = v.getDefiningOp<arith::ConstantIndexOp>())
       return cst.value();
@@ -1403,11 +1481,12 @@ FailureOr<std::vector<int64_t>> Emitter::foldTiles(int64_t head, int64_t tile,
   SmallVector<SpanRT> spans = computeSpans(g, *ph);
   if (spans.empty())
     return out;
-  std::optional<int64_t> total =
+  std::optional<int64_t> nBegin = constOf(spans.front().start);
+  std::optional<int64_t> nEnd =
       constOf(add(spans.back().start, spans.back().count));
-  if (!total)
+  if (!nBegin || !nEnd)
     return failure();
-  for (int64_t n = 0; n < *total; ++n) {
+  for (int64_t n = *nBegin; n < *nEnd; ++n) {
     std::optional<int64_t> k = constOf(tileOf(spans, c(n)));
     if (!k)
       return failure();
@@ -1418,11 +1497,10 @@ FailureOr<std::vector<int64_t>> Emitter::foldTiles(int64_t head, int64_t tile,
 
 } // namespace
 
-FailureOr<std::vector<int64_t>> foldKeyTiles(const s2::Pattern &pattern,
-                                             const s2::Schedule &schedule,
-                                             const KernelConfig &config,
-                                             int64_t head, int64_t tile,
-                                             int64_t numKeyTiles) {
+FailureOr<std::vector<int64_t>>
+foldKeyTiles(const s2::Pattern &pattern, const s2::Schedule &schedule,
+             const KernelConfig &config, int64_t head, int64_t tile,
+             int64_t numKeyTiles, int64_t windowBegin, int64_t windowEnd) {
   MLIRContext ctx;
   ctx.loadDialect<arith::ArithDialect, func::FuncDialect>();
   OpBuilder ob(&ctx);
@@ -1435,7 +1513,7 @@ FailureOr<std::vector<int64_t>> foldKeyTiles(const s2::Pattern &pattern,
   ib.setInsertionPointToEnd(body);
   std::unique_ptr<KernelTarget> target = createMmaSyncTarget(config.dtype);
   return Emitter(ib, pattern, schedule, config, *target)
-      .foldTiles(head, tile, numKeyTiles);
+      .foldTiles(head, tile, numKeyTiles, windowBegin, windowEnd);
 }
 
 //===----------------------------------------------------------------------===//
@@ -1584,7 +1662,7 @@ FailureOr<KernelInfo> buildForwardKernel(ModuleOp module,
   Type i64 = ob.getI64Type(), i32 = ob.getI32Type(), f32 = ob.getF32Type();
   SmallVector<Type> args = {ptr, ptr, ptr, ptr, ptr, i64, i64};
   args.append(14, i64);
-  args.append({f32, i32, ptr, ptr, ptr});
+  args.append({f32, i32, ptr, ptr, ptr, i64, i64, i64});
   auto fnTy = FunctionType::get(ctx, args, {});
   ob.setInsertionPointToEnd(gpuMod.getBody());
   auto fn = gpu::GPUFuncOp::create(ob, loc, info.name, fnTy);
@@ -1616,7 +1694,10 @@ FailureOr<KernelInfo> buildForwardKernel(ModuleOp module,
                                          "head_offset",
                                          "cu_seqlens_q",
                                          "cu_seqlens_k",
-                                         "tables"};
+                                         "tables",
+                                         "q_pos",
+                                         "kv_lo",
+                                         "kv_hi"};
   static_assert(sizeof(argNames) / sizeof(argNames[0]) == NumArgs,
                 "one name per ABI parameter");
   for (unsigned i = 0; i < NumArgs; ++i)

@@ -3,12 +3,15 @@
 // Builds the forward attention kernel of a pattern as a `gpu.func` inside a
 // `gpu.module`, from the MLIR-free s2::Pattern (the rules, for per-element
 // masks) and s2::Schedule (the key tiles every query tile visits). The kernel
-// follows the ABI of docs/bundle.md (version 1) exactly and the
+// follows the ABI of docs/bundle.md (version 2) exactly and the
 // FlashAttention-2 algorithm: each warp owns 16 query rows whose Q fragments
 // live in registers, K/V tiles stream through swizzled, double-buffered
 // shared memory with cp.async, S = QK^T and O += PV run on m16n8k16 tensor
 // core instructions, and the softmax is computed online in registers. The
 // design is described in docs/kernels.md.
+//
+// Beside it, buildMergeKernel emits the ABI's merge kernel: the elementwise
+// log-sum-exp fold of two partial results (sequence parallelism).
 //
 // Target-specific instruction selection (the mma flavour, fragment loads,
 // asynchronous copies) sits behind KernelTarget so that a Hopper target with
@@ -19,6 +22,7 @@
 #ifndef S2C_CODEGEN_KERNELBUILDER_H
 #define S2C_CODEGEN_KERNELBUILDER_H
 
+#include "s2/Bundle.h"
 #include "s2/Pattern.h"
 #include "s2/Schedule.h"
 
@@ -53,7 +57,10 @@ struct KernelConfig {
 
 /// What the runtime needs to launch a built kernel.
 struct KernelInfo {
+  /// Forward pass or merge kernel (docs/bundle.md).
+  s2::KernelKind kind = s2::KernelKind::Forward;
   std::string name;
+  /// For a merge kernel: blockM = rows per CTA, blockN = 0.
   KernelConfig config;
   /// Threads per CTA (block = (threads, 1, 1)).
   int64_t threads = 0;
@@ -88,6 +95,32 @@ mlir::FailureOr<KernelInfo> buildForwardKernel(mlir::ModuleOp module,
                                                const s2::Schedule &schedule,
                                                const KernelConfig &config);
 
+/// The merge kernel's entry name for a configuration's dtype and head dim,
+/// e.g. "s2_merge_bf16_d128" (no target: the IR is the same for all).
+std::string mergeKernelName(const KernelConfig &config);
+
+/// Appends to `gpu.module @s2_kernels` of `module` (created when missing)
+/// the merge kernel of docs/bundle.md ("Merge kernel ABI") for the
+/// configuration's dtype and head dim: 128 threads, each one (row, 16-byte
+/// chunk) of a row, so 128 / (headDim / 8) rows per CTA, no shared memory.
+/// When the module already holds it (several schedules of one dtype and
+/// head dim), returns its info without adding a second copy. Unsupported
+/// dtypes / head dims are reported at the module's location.
+mlir::FailureOr<KernelInfo> buildMergeKernel(mlir::ModuleOp module,
+                                             const KernelConfig &config);
+
+/// The merge arithmetic of one row, as the merge kernel emits it: from the
+/// two log-sum-exps `lse` and `lseIn` (f32) and the two outputs `o` and `oIn`
+/// (f32, or vectors of f32 with the same shape) returns the merged output
+/// and log-sum-exp, and `keep` (i1): the partial result is empty
+/// (lseIn = -inf, lse finite) and the row stays as it is. Exposed for
+/// tests that evaluate the emitted ops on the host.
+struct MergeMath {
+  mlir::Value keep, o, lse;
+};
+MergeMath emitMergeMath(mlir::OpBuilder &b, mlir::Location loc, mlir::Value lse,
+                        mlir::Value lseIn, mlir::Value o, mlir::Value oIn);
+
 /// The i32 table data a kernel built from `schedule` reads through its
 /// `tables` argument: for each Schedule::tables[i] in order, its rowPtr
 /// (rows + 1 entries, relative to the row's own cols) followed by its cols.
@@ -97,12 +130,14 @@ std::vector<int32_t> packScheduleTables(const s2::Schedule &schedule);
 /// For tests: the key tiles that query tile `tile` of pattern head `head`
 /// visits, in visit order, computed by the kernel's own span arithmetic
 /// (the IR the kernel uses, built on constants and folded) for closed-form
-/// spans. Fails when a value does not fold (Table spans read memory).
-mlir::FailureOr<std::vector<int64_t>> foldKeyTiles(const s2::Pattern &pattern,
-                                                   const s2::Schedule &schedule,
-                                                   const KernelConfig &config,
-                                                   int64_t head, int64_t tile,
-                                                   int64_t numKeyTiles);
+/// spans, clipped to the key window of tiles [windowBegin, windowEnd)
+/// (windowEnd < 0: no end but numKeyTiles). Fails when a value does not
+/// fold (Table spans read memory).
+mlir::FailureOr<std::vector<int64_t>>
+foldKeyTiles(const s2::Pattern &pattern, const s2::Schedule &schedule,
+             const KernelConfig &config, int64_t head, int64_t tile,
+             int64_t numKeyTiles, int64_t windowBegin = 0,
+             int64_t windowEnd = -1);
 
 /// The seam between the target-independent kernel structure and the
 /// instructions of one GPU generation. Fragments are 32-bit registers

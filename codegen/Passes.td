@@ -1,8 +1,8 @@
 //===- Passes.td - Passes of the code generator ------------*- tablegen -*-===//
 //
 // convert-s2-to-gpu: the tiled s2 IR (s2.pattern + s2.schedule) to a
-// gpu.module with one forward kernel. `registerS2CodegenPasses()` registers
-// it.
+// gpu.module with the forward kernel and the merge kernel.
+// `registerS2CodegenPasses()` registers it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,14 +12,17 @@
 include "mlir/Pass/PassBase.td"
 
 def ConvertS2ToGPU : Pass<"convert-s2-to-gpu", "::mlir::ModuleOp"> {
-  let summary = "emit the forward attention kernel of each scheduled pattern";
+  let summary = "emit the forward attention kernel of each scheduled pattern "
+                "and the merge kernel";
   let description = [{
     For every `s2.schedule` (written by s2-tile, optionally refined by
     s2-merge-q), reads the schedule (s2c::scheduleFromOp) and its pattern
     (s2c::patternFromOp) and appends to `gpu.module @s2_kernels` one
-    `gpu.func` implementing docs/bundle.md's kernel ABI with the
+    `gpu.func` implementing docs/bundle.md's kernel ABI (version 2) with the
     FlashAttention-2 algorithm on mma.sync tensor cores (see
-    docs/kernels.md). Tile sizes come from the schedule (BLOCK_M / 16
+    docs/kernels.md), followed by the merge kernel of its dtype and head dim
+    (docs/bundle.md, "Merge kernel ABI"; one per dtype and head dim however
+    many schedules use it). Tile sizes come from the schedule (BLOCK_M / 16
     warps); nothing about tiling is chosen here. The s2 ops stay: the bundle
     writer needs the pattern. Unsupported settings (head dim other than 64
     or 128, dtype other than bf16 or f16) are errors.
@@ -37,10 +40,14 @@ def ConvertS2ToGPU : Pass<"convert-s2-to-gpu", "::mlir::ModuleOp"> {
     }
     // convert-s2-to-gpu{dtype=bf16 head-dim=64} adds:
     gpu.module @s2_kernels {
-      gpu.func @s2_fwd_sm80_bf16_d64_m64n64(%q: !llvm.ptr, ... 26 args)
+      gpu.func @s2_fwd_sm80_bf16_d64_m64n64(%q: !llvm.ptr, ... 29 args)
           kernel attributes {known_block_size = array<i32: 128, 1, 1>} {
         ... scf.for over the flattened spans: cp.async K/V prefetch,
         ... 32 + 32 nvvm.mma.sync per step, online softmax ...
+      }
+      gpu.func @s2_merge_bf16_d64(%o: !llvm.ptr, ... 15 args)
+          kernel attributes {known_block_size = array<i32: 128, 1, 1>} {
+        ... one row chunk of 8 elements a thread: log-sum-exp merge ...
       }
     }
     ```

@@ -7,7 +7,9 @@
 //   --emit=llvm  the gpu.module lowered to the LLVM/NVVM dialects
 //   --emit=ptx   PTX text (gpu-module-to-binary format=isa)
 // --time prints how long building and lowering took to stderr;
-// --tile-builder schedules the preset's pattern with s2::buildSchedule.
+// --tile-builder schedules the preset's pattern with s2::buildSchedule;
+// --kernel=merge builds the merge kernel of the dtype and head dim instead
+// (--kernel=all: both, in one gpu.module).
 //
 //===----------------------------------------------------------------------===//
 
@@ -56,6 +58,8 @@ static cl::opt<std::string>
     patternOut("pattern-out",
                cl::desc("also write the pattern (s2::serializePattern) here"),
                cl::init(""));
+static cl::opt<std::string> kernelKind("kernel", cl::desc("forward|merge|all"),
+                                       cl::init("forward"));
 static cl::opt<bool> timeIt("time", cl::desc("print build/lower times"));
 static cl::opt<std::string> output("o", cl::init("-"), cl::desc("output file"));
 
@@ -127,9 +131,18 @@ int main(int argc, char **argv) {
   auto t0 = std::chrono::steady_clock::now();
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::ModuleOp::create(mlir::UnknownLoc::get(&ctx));
+  if (kernelKind != "forward" && kernelKind != "merge" && kernelKind != "all") {
+    llvm::errs() << "error: unknown kernel kind '" << kernelKind
+                 << "'; expected forward, merge or all\n";
+    return 1;
+  }
   mlir::FailureOr<s2c::KernelInfo> info =
-      s2c::buildForwardKernel(*module, pattern, schedule, cfg);
+      kernelKind == "merge"
+          ? s2c::buildMergeKernel(*module, cfg)
+          : s2c::buildForwardKernel(*module, pattern, schedule, cfg);
   if (mlir::failed(info))
+    return 1;
+  if (kernelKind == "all" && mlir::failed(s2c::buildMergeKernel(*module, cfg)))
     return 1;
   auto t1 = std::chrono::steady_clock::now();
 
