@@ -91,6 +91,25 @@ done
 one "virtual-open_gqa-P5-batch2" "$checks/open_gqa.s2m" --mode virtual \
   --ranks 5 --seq 3001 --batch 2 --repeat 2 --check-rows 128
 
+# compute-sanitizer over one small virtual run (windowed launches address
+# keys by absolute position through pointers moved before their buffers).
+san=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
+if [ -n "$san" ]; then
+  for tool in memcheck racecheck; do
+    echo "== sanitize-$tool"
+    "$san" --tool $tool --error-exitcode 9 "$run" "$checks/open_gqa.s2m" \
+      --mode virtual --ranks 3 --seq 1500 --repeat 1 --warmup 0 --no-ring \
+      --check-rows 16 >"$res/sanitize-$tool.log" 2>&1
+    rc=$?
+    tail -3 "$res/sanitize-$tool.log"
+    [ -n "${OUT:-}" ] && cp "$res/sanitize-$tool.log" "$OUT/sp/"
+    if [ $rc -ne 0 ] || ! grep -q "ERROR SUMMARY: 0 errors\|RACECHECK SUMMARY: 0 hazards" "$res/sanitize-$tool.log"; then
+      echo "!! sanitize-$tool failed (exit $rc)"
+      fails=$((fails + 1))
+    fi
+  done
+fi
+
 # 2. NCCL ranks.
 if [ "$ndev" -ge 2 ]; then
   for P in 2 4 8; do
