@@ -77,7 +77,50 @@ float fromBf16(uint16_t h) {
   return f;
 }
 
-/// Fast deterministic bf16 noise in [-2, 2).
+uint16_t toHalf(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  uint32_t sign = (b >> 16) & 0x8000u;
+  int32_t exp = int32_t((b >> 23) & 0xff) - 127 + 15;
+  uint32_t man = b & 0x7fffffu;
+  if (exp >= 31)
+    return uint16_t(sign | 0x7c00u);
+  if (exp <= 0) {
+    if (exp < -10)
+      return uint16_t(sign);
+    man |= 0x800000u;
+    uint32_t shift = uint32_t(14 - exp);
+    uint32_t h = man >> shift, rem = man & ((1u << shift) - 1),
+             half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (h & 1)))
+      ++h;
+    return uint16_t(sign | h);
+  }
+  uint32_t h = (uint32_t(exp) << 10) | (man >> 13), rem = man & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1)))
+    ++h;
+  return uint16_t(sign | h);
+}
+float fromHalf(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1f,
+           man = h & 0x3ffu;
+  float f;
+  if (exp == 0) {
+    f = std::ldexp(float(man), -24);
+    return sign ? -f : f;
+  }
+  uint32_t b = sign | ((exp == 31 ? 255 : exp - 15 + 127) << 23) | (man << 13);
+  std::memcpy(&f, &b, 4);
+  return f;
+}
+
+/// The element type of the run (bf16 or f16).
+bool useHalf = false;
+uint16_t toElem(float f) { return useHalf ? toHalf(f) : toBf16(f); }
+float fromElem(uint16_t h) { return useHalf ? fromHalf(h) : fromBf16(h); }
+s2rt_dtype runDtype() { return useHalf ? S2RT_DTYPE_F16 : S2RT_DTYPE_BF16; }
+
+/// Fast deterministic noise in [-2, 2), in the run's element type.
 std::vector<uint16_t> noise(size_t n, uint64_t seed) {
   std::vector<uint16_t> v(n);
   uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
@@ -85,7 +128,7 @@ std::vector<uint16_t> noise(size_t n, uint64_t seed) {
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
-    v[i] = toBf16(float(int32_t(x >> 32)) * (2.0f / 2147483648.0f));
+    v[i] = toElem(float(int32_t(x >> 32)) * (2.0f / 2147483648.0f));
   }
   return v;
 }
@@ -230,7 +273,7 @@ Single runSingle(s2rt_bundle *bundle, const Host &h, const Options &o) {
   a.seqlen_q = a.seqlen_k = h.S;
   a.heads = h.H;
   a.head_dim = h.D;
-  a.dtype = S2RT_DTYPE_BF16;
+  a.dtype = runDtype();
   int64_t qs[3] = {h.S * h.H * h.D, h.H * h.D, h.D};
   int64_t ks[3] = {h.S * h.Hk * h.D, h.Hk * h.D, h.D};
   for (int i = 0; i < 3; ++i) {
@@ -284,6 +327,7 @@ SpRun runSp(s2rt_bundle *bundle, const Host &h, const Options &o,
   c.ranks = o.ranks;
   c.batch = h.B;
   c.head_dim = h.D;
+  c.dtype = runDtype();
   c.balance = balance;
   c.whole_shards = wholeShards;
   s2rt_sp *sp;
@@ -399,9 +443,9 @@ Compare compareAll(const Host &h, const SpRun &run, const Single &s) {
           else
             c.maxLse = std::max(c.maxLse, double(std::fabs(l0 - l1)));
           for (int64_t e = 0; e < h.D; ++e) {
-            double x = fromBf16(
+            double x = fromElem(
                 s.out[size_t(((b * h.S + sh.begin + i) * h.H + hh) * h.D + e)]);
-            double y = fromBf16(
+            double y = fromElem(
                 sh.out[size_t(((b * sh.len + i) * h.H + hh) * h.D + e)]);
             c.maxAbs = std::max(c.maxAbs, std::fabs(x - y));
             d2 += (x - y) * (x - y);
@@ -442,7 +486,7 @@ Fp64 checkFp64(const s2::Pattern &p, const Host &h, const SpRun &run,
       const uint16_t *k = &h.k[size_t(((b * h.S + kp) * h.Hk + g) * h.D)];
       double dot = 0;
       for (int64_t e = 0; e < h.D; ++e)
-        dot += double(fromBf16(q[e])) * fromBf16(k[e]);
+        dot += double(fromElem(q[e])) * fromElem(k[e]);
       sc[size_t(kp)] = dot * scale;
       mx = std::max(mx, sc[size_t(kp)]);
     }
@@ -456,7 +500,7 @@ Fp64 checkFp64(const s2::Pattern &p, const Host &h, const SpRun &run,
         sum += w;
         const uint16_t *v = &h.v[size_t(((b * h.S + kp) * h.Hk + g) * h.D)];
         for (int64_t e = 0; e < h.D; ++e)
-          acc[size_t(e)] += w * fromBf16(v[e]);
+          acc[size_t(e)] += w * fromElem(v[e]);
       }
     double lse =
         sum > 0 ? mx + std::log(sum) : -std::numeric_limits<double>::infinity();
@@ -469,9 +513,9 @@ Fp64 checkFp64(const s2::Pattern &p, const Host &h, const SpRun &run,
     for (int64_t e = 0; e < h.D; ++e) {
       double ref = sum > 0 ? acc[size_t(e)] / sum : 0.0;
       double ysp =
-          fromBf16(sh->out[size_t(((b * sh->len + i) * h.H + hh) * h.D + e)]);
+          fromElem(sh->out[size_t(((b * sh->len + i) * h.H + hh) * h.D + e)]);
       double ys =
-          fromBf16(s.out[size_t(((b * h.S + pos) * h.H + hh) * h.D + e)]);
+          fromElem(s.out[size_t(((b * h.S + pos) * h.H + hh) * h.D + e)]);
       d2sp += (ysp - ref) * (ysp - ref);
       d2s += (ys - ref) * (ys - ref);
       r2 += ref * ref;
@@ -558,13 +602,27 @@ int main(int argc, char **argv) {
   std::string err;
   if (!s2::deserializePattern(s2rt_bundle_pattern_text(bundle), pat, err))
     die("bundle pattern: " + err);
-  if (o.headDim == 0)
-    for (int i = 0; i < s2rt_bundle_num_kernels(bundle) && !o.headDim; ++i) {
-      s2rt_kernel_info ki;
-      check(s2rt_bundle_kernel_info(bundle, i, &ki), "kernel info");
-      if (ki.dtype == S2RT_DTYPE_BF16)
-        o.headDim = ki.head_dim;
+  // The first forward kernel's dtype (bf16 preferred) and head dim, unless
+  // given.
+  bool anyBf16 = false;
+  int firstDim = 0;
+  for (int i = 0; i < s2rt_bundle_num_kernels(bundle); ++i) {
+    s2rt_kernel_info ki;
+    check(s2rt_bundle_kernel_info(bundle, i, &ki), "kernel info");
+    if (ki.kind != S2RT_KERNEL_FORWARD)
+      continue;
+    if (ki.dtype == S2RT_DTYPE_BF16 && !anyBf16) {
+      anyBf16 = true;
+      firstDim = ki.head_dim;
+    } else if (!firstDim) {
+      firstDim = ki.head_dim;
     }
+  }
+  useHalf = !anyBf16;
+  if (o.headDim == 0)
+    o.headDim = firstDim;
+  if (o.headDim == 0)
+    die("the bundle has no forward kernel");
   Host h{o.batch, o.seq, pat.heads, pat.kvHeads, o.headDim, {}, {}, {}};
   h.q = noise(size_t(h.B * h.S * h.H * h.D), o.seed * 3 + 0);
   h.k = noise(size_t(h.B * h.S * h.Hk * h.D), o.seed * 3 + 1);
@@ -587,11 +645,11 @@ int main(int argc, char **argv) {
               (!o.ring || (cmpRing.rel < tolRel && !cmpRing.lseInfMismatch &&
                            cmpRing.maxLse < tolLse));
 
-  std::printf("pattern %s  heads %lld/%lld  d%lld  batch %lld  seq %lld  "
+  std::printf("pattern %s  %s  heads %lld/%lld  d%lld  batch %lld  seq %lld  "
               "ranks %lld  mode %s  balance %s\n",
-              pat.name.c_str(), (long long)h.H, (long long)h.Hk, (long long)h.D,
-              (long long)h.B, (long long)h.S, (long long)o.ranks,
-              o.mode.c_str(), o.balance.c_str());
+              pat.name.c_str(), useHalf ? "f16" : "bf16", (long long)h.H,
+              (long long)h.Hk, (long long)h.D, (long long)h.B, (long long)h.S,
+              (long long)o.ranks, o.mode.c_str(), o.balance.c_str());
   std::printf("check vs fp64 (%lld rows): rel L2 %.2e (single device %.2e), "
               "max |dlse| %.2e\n",
               (long long)f64.rows, f64.relSp, f64.relSingle, f64.maxLseSp);

@@ -68,7 +68,11 @@ one() { # name, args...
   "$run" "$@" --json "$res/$name.json" >"$res/$name.log" 2>&1
   local rc=$?
   cat "$res/$name.log"
-  [ -n "${OUT:-}" ] && cp "$res/$name.json" "$res/$name.log" "$OUT/sp/" 2>/dev/null
+  # $OUT gets two files in all (the device returns only a few files).
+  { echo "== $name: $*"; cat "$res/$name.log"; } >>"$res/all.log"
+  [ -f "$res/$name.json" ] && tr -d '\n' <"$res/$name.json" >>"$res/all.jsonl" &&
+    echo >>"$res/all.jsonl"
+  [ -n "${OUT:-}" ] && cp "$res/all.log" "$res/all.jsonl" "$OUT/sp/" 2>/dev/null
   if [ $rc -ne 0 ]; then
     echo "!! $name failed (exit $rc)"
     fails=$((fails + 1))
@@ -102,7 +106,7 @@ if [ -n "$san" ]; then
       --check-rows 16 >"$res/sanitize-$tool.log" 2>&1
     rc=$?
     tail -3 "$res/sanitize-$tool.log"
-    [ -n "${OUT:-}" ] && cp "$res/sanitize-$tool.log" "$OUT/sp/"
+    { echo "== sanitize-$tool"; tail -5 "$res/sanitize-$tool.log"; } >>"$res/all.log"
     if [ $rc -ne 0 ] || ! grep -q "ERROR SUMMARY: 0 errors\|RACECHECK SUMMARY: 0 hazards" "$res/sanitize-$tool.log"; then
       echo "!! sanitize-$tool failed (exit $rc)"
       fails=$((fails + 1))
