@@ -5,15 +5,19 @@
 // it to PTX, optionally assembles a cubin, and fills an s2::Bundle. Each
 // forward kernel is followed by the merge kernel of its (target, dtype,
 // head dim), built and lowered in a module of its own too, so that its PTX
-// holds only the merge entry.
+// holds only the merge entry. Each target also gets one copy kernel
+// (`s2_copy`, docs/bundle.md "Copy kernel ABI"), in a module of its own.
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/BundleWriter.h"
 
+#include "codegen/CopyKernel.h"
 #include "codegen/Lowering.h"
 #include "dialect/IR/PatternConversion.h"
 #include "dialect/IR/S2TiledOps.h"
+
+#include <algorithm>
 
 using namespace mlir;
 
@@ -113,8 +117,12 @@ FailureOr<s2::Bundle> buildBundle(ModuleOp tiled,
     bundle.kernels.push_back(std::move(kernel));
     return success();
   };
+  std::vector<KernelConfig::Target> copyTargets;
   for (const KernelConfig &base : selectVariants(pattern, options)) {
     KernelConfig config = base;
+    if (std::find(copyTargets.begin(), copyTargets.end(), config.target) ==
+        copyTargets.end())
+      copyTargets.push_back(config.target);
     applyScheduleTiles(config, schedule);
     if (failed(addKernel(config,
                          [&](ModuleOp m) {
@@ -123,6 +131,15 @@ FailureOr<s2::Bundle> buildBundle(ModuleOp tiled,
                          })) ||
         failed(addKernel(
             config, [&](ModuleOp m) { return buildMergeKernel(m, config); })))
+      return failure();
+  }
+  // One copy kernel per target: it moves bytes, so no dtype or head dim.
+  for (KernelConfig::Target target : copyTargets) {
+    KernelConfig config;
+    config.target = target;
+    config.headDim = 0;
+    if (failed(addKernel(
+            config, [&](ModuleOp m) { return buildCopyKernel(m, target); })))
       return failure();
   }
   std::string invalid = s2::validateBundle(bundle);

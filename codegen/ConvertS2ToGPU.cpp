@@ -1,15 +1,17 @@
 //===- ConvertS2ToGPU.cpp - Tiled s2 IR to GPU kernels --------------------===//
 //
-// convert-s2-to-gpu: a thin pass over s2c::buildForwardKernel and
-// s2c::buildMergeKernel. It reads each s2.schedule and its s2.pattern back
-// into the MLIR-free structs and lets the kernel builders append the
-// forward kernel and the merge kernel of its dtype and head dim; options
-// pick the target, dtype and head dim (tile sizes are the schedule's).
+// convert-s2-to-gpu: a thin pass over s2c::buildForwardKernel,
+// s2c::buildMergeKernel and s2c::buildCopyKernel. It reads each s2.schedule
+// and its s2.pattern back into the MLIR-free structs and lets the kernel
+// builders append the forward kernel and the merge kernel of its dtype and
+// head dim, then the copy kernel once; options pick the target, dtype and
+// head dim (tile sizes are the schedule's).
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
 
+#include "codegen/CopyKernel.h"
 #include "codegen/KernelBuilder.h"
 #include "dialect/IR/PatternConversion.h"
 #include "dialect/IR/S2TiledOps.h"
@@ -78,6 +80,8 @@ struct ConvertS2ToGPU : public s2c::impl::ConvertS2ToGPUBase<ConvertS2ToGPU> {
           failed(s2c::buildMergeKernel(module, cfg)))
         return signalPassFailure();
     }
+    if (failed(s2c::buildCopyKernel(module, base.target)))
+      return signalPassFailure();
   }
 };
 

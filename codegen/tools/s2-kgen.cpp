@@ -8,11 +8,13 @@
 //   --emit=ptx   PTX text (gpu-module-to-binary format=isa)
 // --time prints how long building and lowering took to stderr;
 // --tile-builder schedules the preset's pattern with s2::buildSchedule;
-// --kernel=merge builds the merge kernel of the dtype and head dim instead
-// (--kernel=all: both, in one gpu.module).
+// --kernel=merge builds the merge kernel of the dtype and head dim instead,
+// --kernel=copy the copy kernel (--kernel=all: all three, in one
+// gpu.module).
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/CopyKernel.h"
 #include "codegen/KernelBuilder.h"
 #include "codegen/Lowering.h"
 #include "codegen/tools/Presets.h"
@@ -58,7 +60,8 @@ static cl::opt<std::string>
     patternOut("pattern-out",
                cl::desc("also write the pattern (s2::serializePattern) here"),
                cl::init(""));
-static cl::opt<std::string> kernelKind("kernel", cl::desc("forward|merge|all"),
+static cl::opt<std::string> kernelKind("kernel",
+                                       cl::desc("forward|merge|copy|all"),
                                        cl::init("forward"));
 static cl::opt<bool> timeIt("time", cl::desc("print build/lower times"));
 static cl::opt<std::string> output("o", cl::init("-"), cl::desc("output file"));
@@ -131,18 +134,22 @@ int main(int argc, char **argv) {
   auto t0 = std::chrono::steady_clock::now();
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::ModuleOp::create(mlir::UnknownLoc::get(&ctx));
-  if (kernelKind != "forward" && kernelKind != "merge" && kernelKind != "all") {
+  if (kernelKind != "forward" && kernelKind != "merge" &&
+      kernelKind != "copy" && kernelKind != "all") {
     llvm::errs() << "error: unknown kernel kind '" << kernelKind
-                 << "'; expected forward, merge or all\n";
+                 << "'; expected forward, merge, copy or all\n";
     return 1;
   }
   mlir::FailureOr<s2c::KernelInfo> info =
-      kernelKind == "merge"
-          ? s2c::buildMergeKernel(*module, cfg)
+      kernelKind == "merge" ? s2c::buildMergeKernel(*module, cfg)
+      : kernelKind == "copy"
+          ? s2c::buildCopyKernel(*module, cfg.target)
           : s2c::buildForwardKernel(*module, pattern, schedule, cfg);
   if (mlir::failed(info))
     return 1;
-  if (kernelKind == "all" && mlir::failed(s2c::buildMergeKernel(*module, cfg)))
+  if (kernelKind == "all" &&
+      (mlir::failed(s2c::buildMergeKernel(*module, cfg)) ||
+       mlir::failed(s2c::buildCopyKernel(*module, cfg.target))))
     return 1;
   auto t1 = std::chrono::steady_clock::now();
 

@@ -34,7 +34,9 @@ int main(int argc, char **argv) {
                                  : "any");
   for (const s2rt::KernelInfo &k : bundle.kernels())
     std::printf("  %s kernel %s: %s %s d%d, %d threads, %d bytes shared%s%s\n",
-                k.kind == S2RT_KERNEL_MERGE ? "merge" : "forward",
+                k.kind == S2RT_KERNEL_MERGE  ? "merge"
+                : k.kind == S2RT_KERNEL_COPY ? "copy"
+                                             : "forward",
                 k.name.c_str(), k.target.c_str(),
                 k.dtype == S2RT_DTYPE_BF16 ? "bf16" : "f16", k.headDim,
                 k.threads, k.sharedBytes, k.hasPtx ? ", PTX" : "",

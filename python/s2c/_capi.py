@@ -28,7 +28,9 @@ ERROR_OUT_OF_MEMORY = 8
 # s2rt_kernel_kind values (KernelInfoC.kind).
 KERNEL_FORWARD = 0
 KERNEL_MERGE = 1
-KERNEL_KIND_NAMES = {KERNEL_FORWARD: "forward", KERNEL_MERGE: "merge"}
+KERNEL_COPY = 2
+KERNEL_KIND_NAMES = {KERNEL_FORWARD: "forward", KERNEL_MERGE: "merge",
+                     KERNEL_COPY: "copy"}
 
 # s2rt_dtype values.
 DTYPE_BF16 = 1

@@ -201,7 +201,7 @@ def attention(bundle, q, k, v, *, head_offset=0, softmax_scale=None,
         _fail(f"the bundle has no {dtype_name} kernel for head dim "
               f"{q.shape[-1]}; it has "
               + ", ".join(f"{k_.dtype} d{k_.head_dim} {k_.target}"
-                          for k_ in bundle.kernels))
+                          for k_ in bundle.kernels if k_.kind == "forward"))
     if packed:
         if cu_seqlens_q is None or cu_seqlens_k is None:
             _fail("packed batches need both cu_seqlens_q and cu_seqlens_k")

@@ -103,6 +103,29 @@ class CapiTest(unittest.TestCase):
                 b.select_kernel(100, "f16", 64)
             self.assertEqual(e.exception.status, _capi.ERROR_UNSUPPORTED)
 
+    def test_copy_kernel_kind(self):
+        # A copy kernel (docs/bundle.md, "Copy kernel ABI"): kind 2, head
+        # dim 0; forward queries ignore it.
+        d = self.tmp.name
+        path = os.path.join(d, "copy.s2m")
+        subprocess.run(
+            [_tool_path(), "create", "-o", path, "--pattern-text",
+             os.path.join(d, "p.txt"),
+             "--kernel",
+             "name=s2_copy,target=sm_80,dtype=bf16,head_dim=0,block_m=1,"
+             "block_n=0,threads=128,smem=0,kind=copy,ptx=" +
+             os.path.join(d, "k.ptx"),
+             "--kernel",
+             "name=fwd_bf16,target=sm_80,dtype=bf16,head_dim=128,block_m=128,"
+             "block_n=64,threads=256,smem=65536,ptx=" + os.path.join(d, "k.ptx")],
+            check=True)
+        with s2c.Bundle(path) as b:
+            ks = b.kernels
+            self.assertEqual([k.kind for k in ks], ["copy", "forward"])
+            self.assertEqual(ks[0].name, "s2_copy")
+            self.assertEqual(ks[0].head_dim, 0)
+            self.assertEqual(b.select_kernel(90, "bf16", 128), (1, False))
+
     def test_load_memory_and_errors(self):
         with open(self.path, "rb") as f:
             data = f.read()

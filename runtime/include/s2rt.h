@@ -119,6 +119,9 @@ typedef enum s2rt_kernel_kind {
   S2RT_KERNEL_FORWARD = 0,
   /** The log-sum-exp merge of two partial results (s2rt_merge). */
   S2RT_KERNEL_MERGE = 1,
+  /** The segment copy (s2rt_copy); its dtype and head dim (0) mean
+   * nothing. */
+  S2RT_KERNEL_COPY = 2,
 } s2rt_kernel_kind;
 
 typedef struct s2rt_kernel_info {
@@ -134,7 +137,8 @@ typedef struct s2rt_kernel_info {
   int abi_version;
   int has_ptx;
   int has_cubin;
-  /** S2RT_KERNEL_FORWARD (0) or S2RT_KERNEL_MERGE (1). */
+  /** S2RT_KERNEL_FORWARD (0), S2RT_KERNEL_MERGE (1) or S2RT_KERNEL_COPY
+   * (2). */
   int kind;
 } s2rt_kernel_info;
 
@@ -145,6 +149,11 @@ S2RT_API s2rt_status s2rt_bundle_kernel_info(const s2rt_bundle *bundle,
  * some architecture), else 0. */
 S2RT_API int s2rt_bundle_supports(const s2rt_bundle *bundle, s2rt_dtype dtype,
                                   int head_dim);
+/** 1 when the bundle has a copy kernel (s2rt_copy) that runs on a device
+ * of compute capability `arch` (10*major + minor; 0: on some
+ * architecture), else 0. Bundles written before the copy kernel ABI have
+ * none: callers fall back to their own copies. Needs no GPU. */
+S2RT_API int s2rt_bundle_has_copy_kernel(const s2rt_bundle *bundle, int arch);
 /** The forward kernel s2rt_forward would run for a device of compute
  * capability `arch` (10*major + minor, e.g. 90), and whether it would use
  * its cubin (1) or JIT its PTX (0). Needs no GPU. */
@@ -154,9 +163,9 @@ S2RT_API s2rt_status s2rt_bundle_select_kernel(const s2rt_bundle *bundle,
                                                int *uses_cubin);
 
 /** Loads every kernel the device will use (one forward and one merge kernel
- * per dtype and head dim), sets their shared-memory limits and uploads the
- * tables, in the device's primary context. Call it outside CUDA-graph
- * capture. Idempotent. */
+ * per dtype and head dim, and the copy kernel), sets their shared-memory limits
+ * and uploads the tables, in the device's primary context. Call it outside
+ * CUDA-graph capture. Idempotent. */
 S2RT_API s2rt_status s2rt_bundle_prepare(s2rt_bundle *bundle, int device);
 
 /* ---- Forward ------------------------------------------------------------ */
@@ -286,6 +295,47 @@ S2RT_API s2rt_status s2rt_merge(s2rt_bundle *bundle,
  * skip that check). */
 S2RT_API s2rt_status s2rt_merge_check(const s2rt_bundle *bundle,
                                       const s2rt_merge_args *args, int arch);
+
+/* ---- Copy --------------------------------------------------------------- */
+
+/** Arguments of s2rt_copy: a list of 2-D byte segments copied by one kernel
+ * launch (docs/bundle.md, "Copy kernel ABI"). Segment i is the six int64
+ * words segments[6*i .. 6*i+5]: source address, destination address
+ * (absolute device addresses), rows, row bytes, source pitch, destination
+ * pitch (bytes); it copies row r's row_bytes bytes from src + r*src_pitch
+ * to dst + r*dst_pitch. The addresses, row bytes and pitches must be
+ * multiples of 16 and the segments must not overlap each other's
+ * destinations or a source and a destination; rows or row bytes 0 copies
+ * nothing. The kernel reads the array on the device, so the runtime cannot
+ * check these: breaking them is undefined behaviour. Initialise with
+ * s2rt_copy_args_init. */
+typedef struct s2rt_copy_args {
+  /** sizeof(s2rt_copy_args), set by s2rt_copy_args_init. */
+  size_t struct_size;
+  /** Device pointer, 8-byte aligned, 6 int64 per segment; read by the
+   * kernel while it runs (keep it alive until the stream gets there). */
+  const int64_t *segments;
+  /** Segments, in [0, 2^31). */
+  int64_t count;
+  /** Device ordinal; -1 means the device of the current context (or 0). */
+  int device;
+} s2rt_copy_args;
+
+S2RT_API void s2rt_copy_args_init(s2rt_copy_args *args);
+
+/** Checks the arguments, then launches the bundle's copy kernel for the
+ * device (exact-architecture cubin, else PTX as for s2rt_forward) on
+ * `stream`, grid (count, 1, 1), one CTA a segment. Launches nothing and
+ * succeeds when count is 0. S2RT_ERROR_UNSUPPORTED when the bundle has no
+ * copy kernel (see s2rt_bundle_has_copy_kernel). */
+S2RT_API s2rt_status s2rt_copy(s2rt_bundle *bundle, const s2rt_copy_args *args,
+                               s2rt_stream stream);
+
+/** Runs every host-side check of s2rt_copy without a GPU; the architecture
+ * is checked as for a device of compute capability `arch` (0: skip that
+ * check). */
+S2RT_API s2rt_status s2rt_copy_check(const s2rt_bundle *bundle,
+                                     const s2rt_copy_args *args, int arch);
 
 #ifdef __cplusplus
 }

@@ -14,7 +14,8 @@
 //
 // Sequence-parallel pieces: set a.query_pos / a.key_begin / a.key_end for a
 // partial result over a key window, then fold partials together with
-// b.merge(s2rt::Bundle::mergeArgs() filled in, stream).
+// b.merge(s2rt::Bundle::mergeArgs() filled in, stream); b.copy(...) packs
+// and unpacks messages with the bundle's copy kernel when b.hasCopyKernel().
 //
 //===----------------------------------------------------------------------===//
 
@@ -108,6 +109,13 @@ public:
     return a;
   }
 
+  /// Arguments initialised by s2rt_copy_args_init.
+  static s2rt_copy_args copyArgs() {
+    s2rt_copy_args a;
+    s2rt_copy_args_init(&a);
+    return a;
+  }
+
   bool valid() const { return handle != nullptr; }
   s2rt_bundle *get() const { return handle; }
   /// Gives up ownership.
@@ -175,6 +183,19 @@ public:
   /// Folds (a.part_out, a.part_lse) into (a.out, a.lse) by log-sum-exp.
   Status merge(const s2rt_merge_args &a, s2rt_stream stream) const {
     return Status(s2rt_merge(handle, &a, stream));
+  }
+  /// Whether the bundle has a copy kernel for compute capability `arch` (0:
+  /// for some architecture).
+  bool hasCopyKernel(int arch = 0) const {
+    return s2rt_bundle_has_copy_kernel(handle, arch) != 0;
+  }
+  Status checkCopy(const s2rt_copy_args &a, int arch = 0) const {
+    return Status(s2rt_copy_check(handle, &a, arch));
+  }
+  /// Copies a.count segments (docs/bundle.md, "Copy kernel ABI") in one
+  /// launch.
+  Status copy(const s2rt_copy_args &a, s2rt_stream stream) const {
+    return Status(s2rt_copy(handle, &a, stream));
   }
 
 private:

@@ -328,21 +328,27 @@ std::string validateBundle(const Bundle &b) {
     if (!parseTarget(k.target, arch, specific))
       return label + ": invalid target '" + k.target.substr(0, 64) +
              "', expected sm_<NN> or sm_<NN>a";
-    if (k.dtype != DType::BF16 && k.dtype != DType::F16)
-      return label + ": dtype must be bf16 or f16";
-    if (k.headDim < 1 || k.headDim > 1024)
-      return label + ": head dim " + std::to_string(k.headDim) +
-             " outside [1, 1024]";
-    if (k.kind != KernelKind::Forward && k.kind != KernelKind::Merge)
+    if (k.kind != KernelKind::Forward && k.kind != KernelKind::Merge &&
+        k.kind != KernelKind::Copy)
       return label + ": unknown kernel kind " + std::to_string(int(k.kind)) +
-             ", expected 0 (forward) or 1 (merge)";
-    bool merge = k.kind == KernelKind::Merge;
-    // A merge kernel's BLOCK_M is its rows per CTA; it has no key tiles.
-    if (k.blockM < 1 || k.blockM > 1024 || k.blockN < (merge ? 0 : 1) ||
+             ", expected 0 (forward), 1 (merge) or 2 (copy)";
+    // A copy kernel moves bytes: its dtype is ignored and its head dim is
+    // 0 (or any value in range).
+    bool copy = k.kind == KernelKind::Copy;
+    if (!copy && k.dtype != DType::BF16 && k.dtype != DType::F16)
+      return label + ": dtype must be bf16 or f16";
+    if (k.headDim < (copy ? 0 : 1) || k.headDim > 1024)
+      return label + ": head dim " + std::to_string(k.headDim) +
+             " outside [1, 1024]" +
+             (copy ? " (head dim of a copy kernel may be 0)" : "");
+    // A merge kernel's BLOCK_M is its rows per CTA, a copy kernel's its
+    // segments per CTA; neither has key tiles.
+    bool noKeys = k.kind != KernelKind::Forward;
+    if (k.blockM < 1 || k.blockM > 1024 || k.blockN < (noKeys ? 0 : 1) ||
         k.blockN > 1024)
       return label + ": tile sizes " + std::to_string(k.blockM) + "x" +
              std::to_string(k.blockN) + " outside [1, 1024]" +
-             (merge ? " (block n of a merge kernel may be 0)" : "");
+             (noKeys ? " (block n of a merge or copy kernel may be 0)" : "");
     if (k.threads < 32 || k.threads > 1024 || k.threads % 32)
       return label + ": " + std::to_string(k.threads) +
              " threads per CTA, expected a multiple of 32 in [32, 1024]";
@@ -532,9 +538,9 @@ bool readBundle(const void *data, size_t size, Bundle &out,
       c.i32(k.threads, "kernel threads");
       c.i32(k.sharedBytes, "kernel shared memory");
       c.i32(k.abiVersion, "kernel ABI version");
-      if (c.u8(u8v, "kernel kind") && u8v > uint8_t(KernelKind::Merge))
+      if (c.u8(u8v, "kernel kind") && u8v > uint8_t(KernelKind::Copy))
         c.fail("unknown kernel kind " + std::to_string(u8v) +
-               ", expected 0 (forward) or 1 (merge)");
+               ", expected 0 (forward), 1 (merge) or 2 (copy)");
       k.kind = KernelKind(u8v);
       c.blob(k.ptx, "kernel PTX");
       c.blob(k.cubin, "kernel cubin");

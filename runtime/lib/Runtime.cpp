@@ -5,9 +5,9 @@
 // cross the C boundary.
 //
 // Per bundle, a mutex guards a cache of per-device state (primary context,
-// loaded modules, uploaded table buffer). s2rt_forward and s2rt_merge look
-// their kernel up under that mutex and launch it with no allocation,
-// synchronisation or module loading once the device is prepared.
+// loaded modules, uploaded table buffer). s2rt_forward, s2rt_merge and
+// s2rt_copy look their kernel up under that mutex and launch it with no
+// allocation, synchronisation or module loading once the device is prepared.
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,7 +53,19 @@ const char *dtypeLabel(int dtype) {
 std::string archLabel(int arch) { return "sm_" + std::to_string(arch); }
 
 const char *kindLabel(s2::KernelKind kind) {
-  return kind == s2::KernelKind::Merge ? "merge" : "forward";
+  return kind == s2::KernelKind::Merge  ? "merge"
+         : kind == s2::KernelKind::Copy ? "copy"
+                                        : "forward";
+}
+
+/// Whether kernel `k` is of `kind` for (dtype, head dim); a copy kernel
+/// moves bytes, so its dtype and head dim are ignored.
+bool kernelMatches(const s2::BundleKernel &k, s2::KernelKind kind, int dtype,
+                   int headDim) {
+  if (k.kind != kind)
+    return false;
+  return kind == s2::KernelKind::Copy ||
+         (int(k.dtype) == dtype && k.headDim == headDim);
 }
 
 /// Best kernel of `kind` in `b` for a device of compute capability `arch`:
@@ -66,7 +78,7 @@ int selectKernel(const s2::Bundle &b, s2::KernelKind kind, int arch, int dtype,
   long bestScore = -1;
   for (size_t i = 0; i < b.kernels.size(); ++i) {
     const s2::BundleKernel &k = b.kernels[i];
-    if (k.kind != kind || int(k.dtype) != dtype || k.headDim != headDim)
+    if (!kernelMatches(k, kind, dtype, headDim))
       continue;
     int karch;
     bool specific;
@@ -90,7 +102,7 @@ int selectKernel(const s2::Bundle &b, s2::KernelKind kind, int arch, int dtype,
 bool hasVariant(const s2::Bundle &b, s2::KernelKind kind, int dtype,
                 int headDim) {
   for (const s2::BundleKernel &k : b.kernels)
-    if (k.kind == kind && int(k.dtype) == dtype && k.headDim == headDim)
+    if (kernelMatches(k, kind, dtype, headDim))
       return true;
   return false;
 }
@@ -103,18 +115,24 @@ std::string kernelList(const s2::Bundle &b, s2::KernelKind kind) {
       continue;
     if (!s.empty())
       s += ", ";
-    s += std::string(s2::dtypeName(k.dtype)) + " d" +
-         std::to_string(k.headDim) + " " + k.target;
+    s += kind == s2::KernelKind::Copy
+             ? k.target
+             : std::string(s2::dtypeName(k.dtype)) + " d" +
+                   std::to_string(k.headDim) + " " + k.target;
   }
   return s.empty() ? std::string("no ") + kindLabel(kind) + " kernels" : s;
 }
 
-/// Every kernel, merge kernels marked.
+/// Every kernel, merge and copy kernels marked.
 std::string kernelList(const s2::Bundle &b) {
   std::string s;
   for (const s2::BundleKernel &k : b.kernels) {
     if (!s.empty())
       s += ", ";
+    if (k.kind == s2::KernelKind::Copy) {
+      s += k.target + " (copy)";
+      continue;
+    }
     s += std::string(s2::dtypeName(k.dtype)) + " d" +
          std::to_string(k.headDim) + " " + k.target +
          (k.kind == s2::KernelKind::Merge ? " (merge)" : "");
@@ -134,8 +152,15 @@ struct LoadedKernel {
   CUfunction fn = nullptr;
 };
 
-/// (kind, dtype, head dim) of a loaded kernel.
+/// (kind, dtype, head dim) of a loaded kernel; (copy, 0, 0) for the copy
+/// kernel.
 using KernelKey = std::tuple<int, int, int>;
+
+KernelKey keyOf(s2::KernelKind kind, int dtype, int headDim) {
+  if (kind == s2::KernelKind::Copy)
+    return KernelKey(int(kind), 0, 0);
+  return KernelKey(int(kind), dtype, headDim);
+}
 
 struct DeviceState {
   bool prepared = false;
@@ -228,7 +253,7 @@ s2rt_status prepareLocked(const Driver &d, s2rt_bundle *bundle, int device) {
   // Which kernel serves each (kind, dtype, head dim) on this device.
   std::map<KernelKey, std::pair<int, bool>> plan;
   for (const s2::BundleKernel &k : b.kernels) {
-    KernelKey key(int(k.kind), int(k.dtype), int(k.headDim));
+    KernelKey key = keyOf(k.kind, int(k.dtype), int(k.headDim));
     if (plan.count(key))
       continue;
     bool cubin = false;
@@ -337,15 +362,19 @@ s2rt_status findKernel(const Driver &d, s2rt_bundle *bundle, int device,
   if (s != S2RT_SUCCESS)
     return s;
   const DeviceState &st = bundle->devices[device];
-  auto it = st.kernels.find(KernelKey(int(kind), dtype, headDim));
+  auto it = st.kernels.find(keyOf(kind, dtype, headDim));
   if (it == st.kernels.end())
-    return fail(S2RT_ERROR_UNSUPPORTED,
-                std::string("no ") + dtypeLabel(dtype) + " d" +
-                    std::to_string(headDim) +
-                    (kind == s2::KernelKind::Merge ? " merge" : "") +
-                    " kernel of the bundle runs on device " +
-                    std::to_string(device) + " (" + archLabel(st.arch) +
-                    "); it has: " + kernelList(bundle->b, kind));
+    return fail(
+        S2RT_ERROR_UNSUPPORTED,
+        std::string("no ") +
+            (kind == s2::KernelKind::Copy
+                 ? std::string("copy")
+                 : std::string(dtypeLabel(dtype)) + " d" +
+                       std::to_string(headDim) +
+                       (kind == s2::KernelKind::Merge ? " merge" : "")) +
+            " kernel of the bundle runs on device " + std::to_string(device) +
+            " (" + archLabel(st.arch) +
+            "); it has: " + kernelList(bundle->b, kind));
   out.k = &bundle->b.kernels[size_t(it->second.index)];
   out.fn = it->second.fn;
   out.ctx = st.ctx;
@@ -675,6 +704,44 @@ s2rt_status checkMerge(const s2rt_bundle *bundle, const s2rt_merge_args *a,
   return S2RT_SUCCESS;
 }
 
+/// Host-side checks of s2rt_copy; `arch` 0 skips the architecture check.
+s2rt_status checkCopy(const s2rt_bundle *bundle, const s2rt_copy_args *a,
+                      int arch) {
+  auto bad = [](const std::string &m) {
+    return fail(S2RT_ERROR_INVALID_ARGUMENT, m);
+  };
+  if (!bundle)
+    return bad("null bundle");
+  if (!a)
+    return bad("null copy arguments");
+  if (a->struct_size != sizeof(s2rt_copy_args))
+    return bad("copy arguments of size " + std::to_string(a->struct_size) +
+               ", expected " + std::to_string(sizeof(s2rt_copy_args)) +
+               " (initialise them with s2rt_copy_args_init)");
+  if (a->count < 0 || a->count > INT32_MAX)
+    return bad("segment count " + std::to_string(a->count) +
+               " outside [0, 2^31)");
+  if (a->count > 0 && !a->segments)
+    return bad("null 'segments' pointer with " + std::to_string(a->count) +
+               " segment(s)");
+  if (a->segments && !aligned(a->segments, 8))
+    return bad("'segments' pointer is not 8-byte aligned");
+  const s2::Bundle &b = bundle->b;
+  if (!hasVariant(b, s2::KernelKind::Copy, 0, 0))
+    return fail(S2RT_ERROR_UNSUPPORTED,
+                "the bundle has no copy kernel (it predates the copy kernel "
+                "ABI; rebuild it with s2c); it has: " +
+                    kernelList(b));
+  if (arch > 0) {
+    bool cubin;
+    if (selectKernel(b, s2::KernelKind::Copy, arch, 0, 0, cubin) < 0)
+      return fail(S2RT_ERROR_UNSUPPORTED,
+                  "no copy kernel of the bundle runs on " + archLabel(arch) +
+                      "; it has: " + kernelList(b, s2::KernelKind::Copy));
+  }
+  return S2RT_SUCCESS;
+}
+
 s2rt_status loadBundle(const void *data, size_t size, s2rt_bundle **out) {
   if (!out)
     return fail(S2RT_ERROR_INVALID_ARGUMENT, "null output pointer");
@@ -868,8 +935,9 @@ s2rt_status s2rt_bundle_kernel_info(const s2rt_bundle *b, int index,
   out->abi_version = k.abiVersion;
   out->has_ptx = k.ptx.empty() ? 0 : 1;
   out->has_cubin = k.cubin.empty() ? 0 : 1;
-  out->kind =
-      k.kind == s2::KernelKind::Merge ? S2RT_KERNEL_MERGE : S2RT_KERNEL_FORWARD;
+  out->kind = k.kind == s2::KernelKind::Merge  ? S2RT_KERNEL_MERGE
+              : k.kind == s2::KernelKind::Copy ? S2RT_KERNEL_COPY
+                                               : S2RT_KERNEL_FORWARD;
   return ok();
 }
 
@@ -877,6 +945,16 @@ int s2rt_bundle_supports(const s2rt_bundle *b, s2rt_dtype dtype, int head_dim) {
   return b && hasVariant(b->b, s2::KernelKind::Forward, int(dtype), head_dim)
              ? 1
              : 0;
+}
+
+int s2rt_bundle_has_copy_kernel(const s2rt_bundle *b, int arch) {
+  if (!b)
+    return 0;
+  if (arch <= 0)
+    return hasVariant(b->b, s2::KernelKind::Copy, 0, 0) ? 1 : 0;
+  bool cubin = false;
+  return selectKernel(b->b, s2::KernelKind::Copy, arch, 0, 0, cubin) >= 0 ? 1
+                                                                          : 0;
 }
 
 s2rt_status s2rt_bundle_select_kernel(const s2rt_bundle *b, int arch,
@@ -1061,6 +1139,49 @@ s2rt_status s2rt_merge(s2rt_bundle *bundle, const s2rt_merge_args *args,
                         &st[0], &st[1], &st[2], &st[3], &st[4],
                         &st[5], &st[6], &st[7], &st[8], &st[9]};
     s = launch(d, l, tiles, a.heads, a.batch, stream, params);
+    return s == S2RT_SUCCESS ? ok() : s;
+  });
+}
+
+void s2rt_copy_args_init(s2rt_copy_args *args) {
+  if (!args)
+    return;
+  std::memset(args, 0, sizeof(*args));
+  args->struct_size = sizeof(*args);
+  args->device = -1;
+}
+
+s2rt_status s2rt_copy_check(const s2rt_bundle *bundle,
+                            const s2rt_copy_args *args, int arch) {
+  return guarded([&]() -> s2rt_status {
+    s2rt_status s = checkCopy(bundle, args, arch);
+    return s == S2RT_SUCCESS ? ok() : s;
+  });
+}
+
+s2rt_status s2rt_copy(s2rt_bundle *bundle, const s2rt_copy_args *args,
+                      s2rt_stream stream) {
+  return guarded([&]() -> s2rt_status {
+    s2rt_status s = checkCopy(bundle, args, 0);
+    if (s != S2RT_SUCCESS)
+      return s;
+    if (args->count == 0)
+      return ok();
+    const Driver *dp;
+    s = loadDriver(dp);
+    if (s != S2RT_SUCCESS)
+      return s;
+    const Driver &d = *dp;
+    Launchable l;
+    s = findKernel(d, bundle, args->device, s2::KernelKind::Copy, 0, 0, l);
+    if (s != S2RT_SUCCESS)
+      return s;
+    // The 2 parameters of docs/bundle.md, "Copy kernel ABI", in order; one
+    // CTA a segment.
+    const void *segs = args->segments;
+    int64_t count = args->count;
+    void *params[2] = {&segs, &count};
+    s = launch(d, l, count, 1, 1, stream, params);
     return s == S2RT_SUCCESS ? ok() : s;
   });
 }

@@ -17,6 +17,13 @@ namespace s2 {
 
 SpDevice::~SpDevice() = default;
 
+bool SpDevice::copyBatch(int64_t rank, const std::vector<Copy> &copies) {
+  for (const Copy &c : copies)
+    if (!copy(rank, c.dst, c.dstPitch, c.src, c.srcPitch, c.width, c.height))
+      return false;
+  return true;
+}
+
 namespace {
 
 /// A destination of attention outputs whose rows may be written directly
@@ -521,12 +528,15 @@ bool runSpProgram(const SpProgram &program,
     error = dev.error.empty() ? "device operation failed" : dev.error;
     return false;
   };
+  std::vector<SpDevice::Copy> batch;
   auto copies = [&](int64_t r, const std::vector<SpCopy> &cs) {
+    if (cs.empty())
+      return true;
+    batch.clear();
     for (const SpCopy &c : cs)
-      if (!dev.copy(r, at(r, c.dst), c.dstPitch, at(r, c.src), c.srcPitch,
-                    c.width, c.height))
-        return false;
-    return true;
+      batch.push_back({at(r, c.dst), at(r, c.src), c.dstPitch, c.srcPitch,
+                       c.width, c.height});
+    return dev.copyBatch(r, batch);
   };
   auto merge = [&](int64_t r, const SpMerge &m) {
     return dev.merge(r, m, at(r, m.o), reinterpret_cast<float *>(at(r, m.lse)),

@@ -113,7 +113,45 @@ struct RankState {
   std::vector<CUevent> packed, commDone;
   CUevent start = nullptr, computeDone = nullptr, commEnd = nullptr;
   s2rt_sp_tensors tensors{};
+  /// Segment descriptors of the copy kernel (6 i64 each): room for every
+  /// pack and unpack of one forward, filled from descUsed on.
+  CUdeviceptr desc = 0;
+  int64_t descCapacity = 0, descUsed = 0;
+  std::vector<int64_t> descHost;
 };
+
+namespace {
+
+/// Largest segment one CTA of the copy kernel copies.
+constexpr int64_t kSegmentBytes = 64 * 1024;
+
+/// Appends the segments of one copy (split so no segment exceeds
+/// kSegmentBytes) to `out` (6 i64 each), or only counts them.
+int64_t appendSegments(const char *dst, const char *src, int64_t dstPitch,
+                       int64_t srcPitch, int64_t width, int64_t height,
+                       std::vector<int64_t> *out) {
+  int64_t n = 0;
+  auto seg = [&](int64_t dOff, int64_t sOff, int64_t rows, int64_t bytes) {
+    ++n;
+    if (out)
+      out->insert(out->end(), {int64_t(uintptr_t(src)) + sOff,
+                               int64_t(uintptr_t(dst)) + dOff, rows, bytes,
+                               srcPitch, dstPitch});
+  };
+  if (width >= kSegmentBytes || height == 1) {
+    for (int64_t y = 0; y < height; ++y)
+      for (int64_t x = 0; x < width; x += kSegmentBytes)
+        seg(y * dstPitch + x, y * srcPitch + x, 1,
+            std::min(kSegmentBytes, width - x));
+  } else {
+    int64_t rowsPer = std::max<int64_t>(1, kSegmentBytes / width);
+    for (int64_t y = 0; y < height; y += rowsPer)
+      seg(y * dstPitch, y * srcPitch, std::min(rowsPer, height - y), width);
+  }
+  return n;
+}
+
+} // namespace
 
 struct s2rt_sp {
   s2rt_bundle *bundle = nullptr;
@@ -127,6 +165,9 @@ struct s2rt_sp {
   CUstream virtualComm = nullptr;
   std::vector<CUevent> virtualDone;
   int virtualDevice = -1;
+  /// Whether the bundle has a segment-copy kernel (else one driver copy per
+  /// pack/unpack entry).
+  bool copyKernel = false;
 };
 
 namespace {
@@ -162,6 +203,25 @@ s2rt_status prepareRank(const Driver &d, s2rt_sp *sp, int64_t r, int device,
     CUdeviceptr p = 0;
     S2RT_CU(d, cuMemAlloc(&p, size_t(bytes)));
     st.scratch.push_back(p);
+  }
+  if (sp->copyKernel) {
+    // Segments of one forward: the widths and heights are fixed by the
+    // program (only the addresses change between calls).
+    const s2::SpRankProgram &rp = pg.ranks[size_t(r)];
+    int64_t n = 0;
+    auto count = [&](const std::vector<s2::SpCopy> &cs) {
+      for (const s2::SpCopy &c : cs)
+        n += appendSegments(nullptr, nullptr, c.dstPitch, c.srcPitch, c.width,
+                            c.height, nullptr);
+    };
+    count(rp.prologuePack);
+    for (const s2::SpIteration &it : rp.iterations) {
+      count(it.unpack);
+      count(it.pack);
+    }
+    st.descCapacity = n;
+    if (n > 0)
+      S2RT_CU(d, cuMemAlloc(&st.desc, size_t(n) * 6 * sizeof(int64_t)));
   }
   st.device = device;
   return S2RT_SUCCESS;
@@ -239,6 +299,32 @@ public:
     c.WidthInBytes = size_t(width);
     c.Height = size_t(height);
     return cu(d.cuMemcpy2DAsync(&c, s), "cuMemcpy2DAsync");
+  }
+  bool copyBatch(int64_t rank, const std::vector<Copy> &cs) override {
+    if (!sp->copyKernel)
+      return SpDevice::copyBatch(rank, cs);
+    RankState &st = sp->ranks[size_t(rank)];
+    st.descHost.clear();
+    for (const Copy &c : cs)
+      appendSegments(c.dst, c.src, c.dstPitch, c.srcPitch, c.width, c.height,
+                     &st.descHost);
+    int64_t n = int64_t(st.descHost.size() / 6);
+    if (st.descUsed + n > st.descCapacity) {
+      error = "internal error: copy segments exceed their buffer";
+      return false;
+    }
+    CUdeviceptr at = st.desc + CUdeviceptr(st.descUsed * 6 * 8);
+    if (!cu(d.cuMemcpyHtoDAsync(at, st.descHost.data(), st.descHost.size() * 8,
+                                st.compute),
+            "cuMemcpyHtoDAsync"))
+      return false;
+    st.descUsed += n;
+    s2rt_copy_args a;
+    s2rt_copy_args_init(&a);
+    a.segments = reinterpret_cast<const int64_t *>(uintptr_t(at));
+    a.count = n;
+    a.device = st.device;
+    return status(s2rt_copy(sp->bundle, &a, st.compute));
   }
   bool attention(int64_t rank, const s2::SpAttention &a, const char *q,
                  const char *k, const char *v, char *o, float *lse) override {
@@ -405,6 +491,7 @@ s2rt_status run(const Driver &d, s2rt_sp *sp, const std::vector<int64_t> &local,
     s2rt_status s = setCurrentDevice(d, st.device);
     if (s != S2RT_SUCCESS)
       return s;
+    st.descUsed = 0;
     S2RT_CU(d, cuEventRecord(st.start, user));
     S2RT_CU(d, cuStreamWaitEvent(st.compute, st.start, 0));
     CUstream c = sharedComm ? sharedComm : st.comm;
@@ -497,6 +584,7 @@ s2rt_status s2rt_sp_create(s2rt_bundle *bundle, const s2rt_sp_config *c,
                             err))
       return fail(S2RT_ERROR_INVALID_ARGUMENT, "program: " + err);
     sp->stats = s2::simulateSequenceParallel(sp->program.plan);
+    sp->copyKernel = s2rt_bundle_has_copy_kernel(bundle, 0) != 0;
     sp->ranks.resize(size_t(c->ranks));
     *out = sp.release();
     return ok();
@@ -517,6 +605,8 @@ void s2rt_sp_destroy(s2rt_sp *sp) {
         d->cuStreamSynchronize(st.comm);
       for (CUdeviceptr p : st.scratch)
         d->cuMemFree(p);
+      if (st.desc)
+        d->cuMemFree(st.desc);
       for (CUevent e : st.packed)
         d->cuEventDestroy(e);
       for (CUevent e : st.commDone)

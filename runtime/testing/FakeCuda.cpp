@@ -379,13 +379,31 @@ CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy,
   l.stream = hStream;
   l.function = f;
   auto name = functionNames.find(f);
-  bool merge = name != functionNames.end() &&
-               name->second.find("merge") != std::string::npos;
-  l.numParams = merge ? 15 : 29;
+  auto named = [&](const char *part) {
+    return name != functionNames.end() &&
+           name->second.find(part) != std::string::npos;
+  };
+  bool merge = named("merge"), copy = named("copy");
+  l.numParams = copy ? 2 : merge ? 15 : 29;
   for (int i = 0; i < l.numParams; ++i)
     std::memcpy(l.params[i], kernelParams[i],
-                !merge && (i == 21 || i == 22) ? 4 : 8);
+                !merge && !copy && (i == 21 || i == 22) ? 4 : 8);
   lastLaunch = l;
+  if (copy) {
+    // Run the copy kernel on the host: grid.x segments of six i64 words
+    // (src, dst, rows, row bytes, src pitch, dst pitch), device pointers
+    // being host pointers.
+    const int64_t *segs;
+    std::memcpy(&segs, kernelParams[0], sizeof(segs));
+    for (unsigned s = 0; s < gx; ++s) {
+      const int64_t *w = segs + 6 * size_t(s);
+      for (int64_t r = 0; r < w[2]; ++r)
+        std::memmove(reinterpret_cast<char *>(uintptr_t(w[1] + r * w[5])),
+                     reinterpret_cast<const char *>(uintptr_t(w[0] + r * w[4])),
+                     size_t(w[3]));
+    }
+    ++stats.copyKernels;
+  }
   return CUDA_SUCCESS;
 }
 

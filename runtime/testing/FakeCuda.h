@@ -4,8 +4,12 @@
 // cuda.h's prototypes) on the host, with no GPU: modules and functions are
 // counted handles, device memory is host memory, and every launch is recorded
 // with its grid, block, shared memory and the bytes of its parameters (29
-// for a forward kernel, 15 for a merge kernel, told apart by the entry
-// point's name: one containing "merge" is a merge kernel). Copies and
+// for a forward kernel, 15 for a merge kernel, 2 for a copy kernel, told
+// apart by the entry point's name: one containing "merge" is a merge
+// kernel, one containing "copy" a copy kernel). A copy kernel launch is
+// executed at once on the host (its segments array read through the host
+// pointer, rows moved with memmove), so tests see its data movement; forward
+// and merge launches compute nothing. Copies and
 // memsets, synchronous or not, happen at once on the host (device pointers
 // are host pointers); streams and events are counted handles, an event's
 // "time" is the number of records before it, in milliseconds. Pointing
@@ -32,7 +36,7 @@ struct FakeLaunch {
   /// Parameter i's bytes (8 for pointers and i64, 4 for f32 and i32);
   /// only the first numParams are set.
   unsigned char params[29][8];
-  /// 29 (forward kernel) or 15 (merge kernel).
+  /// 29 (forward kernel), 15 (merge kernel) or 2 (copy kernel).
   int numParams;
 };
 
@@ -69,6 +73,8 @@ struct FakeStats {
   int eventSyncs;
   int setCurrents;
   int ctxSyncs;
+  /// Copy kernel launches executed on the host.
+  int copyKernels;
 };
 
 /// Resets counters, failures and the device settings (1 device, sm_90,

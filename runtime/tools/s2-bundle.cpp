@@ -8,13 +8,13 @@
 //   s2-bundle create -o OUT.s2m --pattern-text PATTERN.txt
 //       --kernel name=N,target=sm_80,dtype=bf16,head_dim=128,block_m=128,
 //                block_n=64,threads=128,smem=BYTES,ptx=FILE[,cubin=FILE]
-//                [,kind=forward|merge]
+//                [,kind=forward|merge|copy]
 //       [--kernel ...] [--tables FILE.i32] [--max-seq-len N]
 //       [--setting KEY=VALUE]...
 //
 // PATTERN.txt is s2::serializePattern text. --tables takes raw little-endian
 // i32 data (parameter 25 of the kernel ABI). Kernels are forward kernels
-// unless kind=merge says otherwise.
+// unless kind=merge or kind=copy says otherwise.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,7 +37,7 @@ int usage() {
          "       s2-bundle create -o OUT.s2m --pattern-text FILE\n"
          "           --kernel name=N,target=sm_80,dtype=bf16|f16,head_dim=D,"
          "block_m=M,block_n=N,threads=T,smem=BYTES,ptx=FILE[,cubin=FILE]"
-         "[,kind=forward|merge]\n"
+         "[,kind=forward|merge|copy]\n"
          "           [--kernel ...] [--tables FILE.i32] [--max-seq-len N]\n"
          "           [--setting KEY=VALUE]...\n";
   return 2;
@@ -91,8 +91,11 @@ bool parseKernel(const std::string &spec, s2::BundleKernel &k,
         k.kind = s2::KernelKind::Forward;
       else if (val == "merge")
         k.kind = s2::KernelKind::Merge;
+      else if (val == "copy")
+        k.kind = s2::KernelKind::Copy;
       else {
-        err = "unknown kernel kind '" + val + "', expected forward or merge";
+        err = "unknown kernel kind '" + val +
+              "', expected forward, merge or copy";
         return false;
       }
     } else if (key == "ptx" || key == "cubin") {
@@ -145,7 +148,9 @@ int info(const std::string &path) {
               << s2::dtypeName(k.dtype) << " d" << k.headDim << " " << k.blockM
               << "x" << k.blockN << " threads " << k.threads << " smem "
               << k.sharedBytes << " abi " << k.abiVersion << " kind "
-              << (k.kind == s2::KernelKind::Merge ? "merge" : "forward")
+              << (k.kind == s2::KernelKind::Merge  ? "merge"
+                  : k.kind == s2::KernelKind::Copy ? "copy"
+                                                   : "forward")
               << " ptx " << k.ptx.size() << " cubin " << k.cubin.size() << "\n";
   std::cout << "tables " << b.tableData.size() << " i32 in " << b.tables.size()
             << " slices\n";

@@ -1,6 +1,7 @@
 // convert-s2-to-gpu: the tiled IR to one forward kernel per schedule, with
 // tile sizes from s2.schedule and target/dtype/head dim from the options or
-// the pattern, followed by the merge kernel of that dtype and head dim.
+// the pattern, followed by the merge kernel of that dtype and head dim, and
+// the copy kernel once.
 // RUN: s2-opt %s --split-input-file --s2-tile="block-m=64 block-n=64" --convert-s2-to-gpu="dtype=bf16 head-dim=64" | FileCheck %s
 // RUN: s2-opt %s --split-input-file --s2-tile="block-m=128 block-n=64" --convert-s2-to-gpu="target=sm_90a dtype=f16 head-dim=128" | FileCheck %s --check-prefix=M128
 // RUN: not s2-opt %s --split-input-file --s2-tile="block-m=64 block-n=64" --convert-s2-to-gpu="head-dim=96" 2>&1 | FileCheck %s --check-prefix=ERR
@@ -23,6 +24,8 @@
 // The merge kernel of the same dtype and head dim, in the same gpu.module.
 // CHECK: gpu.func @s2_merge_bf16_d64(
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: gpu.func @s2_copy(
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK-NOT: gpu.func
 
 // M128: s2.schedule for @s2 heads 4 tiles 128 x 64 causal
@@ -33,6 +36,7 @@
 // M128: arith.shrsi
 // M128: gpu.return
 // M128: gpu.func @s2_merge_f16_d128(
+// M128: gpu.func @s2_copy(
 
 // ERR: error: unsupported head dimension 96; the kernel builder supports 64 and 128
 // NOSCHED: error: no 's2.schedule' in the module; run s2-tile before convert-s2-to-gpu

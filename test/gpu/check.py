@@ -78,7 +78,8 @@ class BundleEntry:
         self.kv_heads = self.bundle.kv_heads
         self.group = self.heads // max(self.kv_heads, 1)
         ks = self.bundle.kernels
-        self.variants = sorted({(k.dtype, k.head_dim) for k in ks},
+        self.variants = sorted({(k.dtype, k.head_dim) for k in ks
+                                if k.kind == "forward"},
                                key=lambda v: (v[0] != "bf16", -v[1]))
         self.targets = sorted({k.target for k in ks})
 

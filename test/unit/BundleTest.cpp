@@ -276,8 +276,8 @@ TEST(Bundle, KernelKind) {
     abi = (abi << 8) | uint8_t(file[at - 4 + size_t(i)]);
   EXPECT_EQ(abi, uint32_t(kKernelAbiVersion));
   EXPECT_EQ(uint8_t(file[kindOffset(b, 0)]), 0);
-  // Kinds other than 0 and 1 are rejected, checksum repaired or not.
-  for (uint8_t bad : {uint8_t(2), uint8_t(0xff)}) {
+  // Kinds other than 0, 1 and 2 are rejected, checksum repaired or not.
+  for (uint8_t bad : {uint8_t(3), uint8_t(0xff)}) {
     std::string m = file;
     m[at] = char(bad);
     Bundle r;
@@ -287,7 +287,7 @@ TEST(Bundle, KernelKind) {
     fixCrc(m);
     EXPECT_FALSE(read(m, r, err));
     EXPECT_NE(err.find("unknown kernel kind " + std::to_string(bad) +
-                       ", expected 0 (forward) or 1 (merge)"),
+                       ", expected 0 (forward), 1 (merge) or 2 (copy)"),
               std::string::npos)
         << err;
   }
@@ -305,7 +305,7 @@ TEST(Bundle, KernelKind) {
   v = b;
   v.kernels[2].blockM = 0;
   EXPECT_NE(validateBundle(v).find("tile sizes 0x0 outside [1, 1024] (block "
-                                   "n of a merge kernel may be 0)"),
+                                   "n of a merge or copy kernel may be 0)"),
             std::string::npos)
       << validateBundle(v);
   v = b;
@@ -314,6 +314,80 @@ TEST(Bundle, KernelKind) {
   v = b;
   v.kernels[2].blockN = 64;
   EXPECT_EQ(validateBundle(v), "");
+}
+
+/// sampleBundle() with a copy kernel (docs/bundle.md, "Copy kernel ABI").
+Bundle sampleWithCopy() {
+  Bundle b = sampleBundle();
+  BundleKernel k;
+  k.kind = KernelKind::Copy;
+  k.name = "s2_copy";
+  k.target = "sm_90a";
+  k.dtype = DType::BF16;
+  k.headDim = 0;
+  k.blockM = 1;
+  k.blockN = 0;
+  k.threads = 128;
+  k.sharedBytes = 0;
+  k.ptx = ".version 8.0\n.target sm_90a\n.address_size 64\n";
+  b.kernels.push_back(k);
+  return b;
+}
+
+TEST(Bundle, CopyKernelKind) {
+  Bundle b = sampleWithCopy();
+  ASSERT_EQ(validateBundle(b), "");
+  std::string file = writeBundle(b);
+  Bundle r;
+  std::string err;
+  ASSERT_TRUE(read(file, r, err)) << err;
+  ASSERT_EQ(r.kernels.size(), b.kernels.size());
+  const BundleKernel &k = r.kernels.back();
+  EXPECT_EQ(k.kind, KernelKind::Copy);
+  EXPECT_EQ(uint8_t(k.kind), 2);
+  EXPECT_EQ(k.name, "s2_copy");
+  EXPECT_EQ(k.headDim, 0);
+  EXPECT_EQ(k.blockM, 1);
+  EXPECT_EQ(k.blockN, 0);
+  EXPECT_EQ(k.threads, 128);
+  EXPECT_EQ(k.ptx, b.kernels.back().ptx);
+  EXPECT_EQ(writeBundle(r), file);
+  // The kind byte on disk is 2.
+  size_t at = kindOffset(b, b.kernels.size() - 1);
+  ASSERT_GT(at, kBundleHeaderSize);
+  EXPECT_EQ(uint8_t(file[at]), 2);
+
+  // Head dim 0 and any dtype are for copy kernels only.
+  Bundle v = b;
+  v.kernels.back().dtype = DType::Any;
+  EXPECT_EQ(validateBundle(v), "");
+  v.kernels.back().headDim = 64;
+  EXPECT_EQ(validateBundle(v), "");
+  v.kernels.back().headDim = -1;
+  EXPECT_NE(validateBundle(v).find("head dim -1 outside [1, 1024] (head dim "
+                                   "of a copy kernel may be 0)"),
+            std::string::npos)
+      << validateBundle(v);
+  v = b;
+  v.kernels[2].headDim = 0; // the merge kernel
+  EXPECT_NE(validateBundle(v).find("head dim 0 outside [1, 1024]"),
+            std::string::npos);
+  EXPECT_EQ(validateBundle(v).find("copy kernel"), std::string::npos);
+  v = b;
+  v.kernels[0].headDim = 0; // a forward kernel
+  EXPECT_NE(validateBundle(v).find("head dim 0 outside [1, 1024]"),
+            std::string::npos);
+  v = b;
+  v.kernels[2].dtype = DType::Any;
+  EXPECT_NE(validateBundle(v).find("dtype must be bf16 or f16"),
+            std::string::npos);
+  // A copy kernel keeps the other limits: block m >= 1, block n >= 0.
+  v = b;
+  v.kernels.back().blockM = 0;
+  EXPECT_NE(validateBundle(v).find("tile sizes 0x0"), std::string::npos);
+  v = b;
+  v.kernels.back().blockN = -1;
+  EXPECT_NE(validateBundle(v).find("tile sizes 1x-1"), std::string::npos);
 }
 
 TEST(Bundle, WrongVersionAndMagic) {

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/CopyKernel.h"
 #include "codegen/KernelBuilder.h"
 #include "codegen/Lowering.h"
 #include "codegen/tools/Presets.h"
@@ -549,4 +550,52 @@ TEST(CodegenMerge, ArithmeticOnHost) {
   EXPECT_FALSE(none.keep);
   EXPECT_EQ(none.lse, ninf);
   EXPECT_EQ(none.o, 0.0f);
+}
+
+TEST(CodegenCopy, BuildsAndLowersForBothTargets) {
+  for (auto target :
+       {KernelConfig::Target::Sm80, KernelConfig::Target::Sm90a}) {
+    Built b;
+    b.module = mlir::ModuleOp::create(mlir::UnknownLoc::get(&b.ctx));
+    b.info = buildCopyKernel(*b.module, target);
+    ASSERT_TRUE(mlir::succeeded(b.info));
+    EXPECT_TRUE(mlir::succeeded(mlir::verify(*b.module)));
+    EXPECT_EQ(b.info->kind, s2::KernelKind::Copy);
+    EXPECT_EQ(b.info->name, "s2_copy");
+    EXPECT_EQ(b.info->config.target, target);
+    EXPECT_EQ(b.info->config.headDim, 0);
+    EXPECT_EQ(b.info->config.blockM, 1); // segments per CTA
+    EXPECT_EQ(b.info->config.blockN, 0);
+    EXPECT_EQ(b.info->threads, kCopyKernelThreads);
+    EXPECT_EQ(b.info->sharedBytes, 0);
+    // Once per module, beside a merge kernel.
+    ASSERT_TRUE(mlir::succeeded(
+        buildMergeKernel(*b.module, config(128, s2::DType::BF16))));
+    ASSERT_TRUE(mlir::succeeded(buildCopyKernel(*b.module, target)));
+    int copies = 0, others = 0;
+    b.module->walk([&](mlir::gpu::GPUFuncOp f) {
+      EXPECT_TRUE(f.isKernel());
+      if (f.getName() == "s2_copy") {
+        ++copies;
+        ASSERT_EQ(f.getNumArguments(), 2u);
+        EXPECT_TRUE(
+            mlir::isa<mlir::LLVM::LLVMPointerType>(f.getArgument(0).getType()));
+        EXPECT_TRUE(f.getArgument(1).getType().isInteger(64));
+      } else {
+        ++others;
+      }
+    });
+    EXPECT_EQ(copies, 1);
+    EXPECT_EQ(others, 1);
+    mlir::FailureOr<std::string> ptx = lowerToPTX(*b.module, target);
+    ASSERT_TRUE(mlir::succeeded(ptx));
+    EXPECT_NE(ptx->find(".entry s2_copy("), std::string::npos);
+    EXPECT_NE(ptx->find("ld.v4."), std::string::npos);
+    EXPECT_NE(ptx->find("st.v4."), std::string::npos);
+    if (!findPtxas().empty()) {
+      std::string err;
+      auto cubin = assembleCubin(*ptx, target, err);
+      EXPECT_TRUE(mlir::succeeded(cubin)) << err;
+    }
+  }
 }

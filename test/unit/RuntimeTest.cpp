@@ -745,6 +745,106 @@ TEST(Runtime, MergeArgumentChecks) {
                 "has: no merge kernels");
 }
 
+s2::BundleKernel copyKernel(const char *target, bool ptx, bool cubin) {
+  s2::BundleKernel k =
+      kernel("s2_copy", target, s2::DType::BF16, 0, ptx, cubin);
+  k.kind = s2::KernelKind::Copy;
+  k.blockM = 1;
+  k.blockN = 0;
+  k.threads = 128;
+  k.sharedBytes = 0;
+  return k;
+}
+
+/// sampleWithMerge() with copy kernels in front (so a selection that
+/// ignored the kind would pick them): sm_80 PTX and an sm_90a cubin.
+s2::Bundle sampleWithCopy() {
+  s2::Bundle b = sampleWithMerge();
+  b.kernels.insert(b.kernels.begin(), {copyKernel("sm_80", true, false),
+                                       copyKernel("sm_90a", false, true)});
+  return b;
+}
+
+TEST(Runtime, CopyArgumentChecks) {
+  Loaded l(sampleWithCopy());
+  int64_t segs[6] = {0, 0, 0, 0, 0, 0};
+  s2rt_copy_args a;
+  s2rt_copy_args_init(&a);
+  EXPECT_EQ(a.struct_size, sizeof(s2rt_copy_args));
+  EXPECT_EQ(a.segments, nullptr);
+  EXPECT_EQ(a.count, 0);
+  EXPECT_EQ(a.device, -1);
+  EXPECT_EQ(s2rt_copy_check(l.b, &a, 90), S2RT_SUCCESS) << s2rt_last_error();
+  a.segments = segs;
+  a.count = 1;
+  EXPECT_EQ(s2rt_copy_check(l.b, &a, 90), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_EQ(s2rt_copy_check(l.b, &a, 80), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_EQ(s2rt_copy_check(l.b, &a, 0), S2RT_SUCCESS) << s2rt_last_error();
+
+  EXPECT_STATUS(s2rt_copy_check(nullptr, &a, 0), S2RT_ERROR_INVALID_ARGUMENT,
+                "null bundle");
+  EXPECT_STATUS(s2rt_copy_check(l.b, nullptr, 0), S2RT_ERROR_INVALID_ARGUMENT,
+                "null copy arguments");
+  s2rt_copy_args b = a;
+  b.struct_size = 8;
+  EXPECT_STATUS(s2rt_copy_check(l.b, &b, 0), S2RT_ERROR_INVALID_ARGUMENT,
+                "copy arguments of size 8, expected");
+  b = a;
+  b.count = -1;
+  EXPECT_STATUS(s2rt_copy_check(l.b, &b, 0), S2RT_ERROR_INVALID_ARGUMENT,
+                "segment count -1 outside [0, 2^31)");
+  b.count = int64_t(INT32_MAX) + 1;
+  EXPECT_STATUS(s2rt_copy_check(l.b, &b, 0), S2RT_ERROR_INVALID_ARGUMENT,
+                "segment count 2147483648 outside [0, 2^31)");
+  b.count = INT32_MAX;
+  EXPECT_EQ(s2rt_copy_check(l.b, &b, 0), S2RT_SUCCESS) << s2rt_last_error();
+  b = a;
+  b.segments = nullptr;
+  EXPECT_STATUS(s2rt_copy_check(l.b, &b, 0), S2RT_ERROR_INVALID_ARGUMENT,
+                "null 'segments' pointer with 1 segment(s)");
+  b.count = 0;
+  EXPECT_EQ(s2rt_copy_check(l.b, &b, 0), S2RT_SUCCESS);
+  b = a;
+  b.segments = reinterpret_cast<const int64_t *>(
+      reinterpret_cast<const char *>(segs) + 4);
+  EXPECT_STATUS(s2rt_copy_check(l.b, &b, 0), S2RT_ERROR_INVALID_ARGUMENT,
+                "'segments' pointer is not 8-byte aligned");
+  // Architectures: nothing runs below sm_80.
+  EXPECT_STATUS(s2rt_copy_check(l.b, &a, 75), S2RT_ERROR_UNSUPPORTED,
+                "no copy kernel of the bundle runs on sm_75; it has: sm_80, "
+                "sm_90a");
+  EXPECT_EQ(s2rt_bundle_has_copy_kernel(l.b, 0), 1);
+  EXPECT_EQ(s2rt_bundle_has_copy_kernel(l.b, 80), 1);
+  EXPECT_EQ(s2rt_bundle_has_copy_kernel(l.b, 90), 1);
+  EXPECT_EQ(s2rt_bundle_has_copy_kernel(l.b, 75), 0);
+  EXPECT_EQ(s2rt_bundle_has_copy_kernel(nullptr, 90), 0);
+
+  // Kernel info: kind 2, head dim 0; forward and merge queries ignore it.
+  s2rt_kernel_info k;
+  ASSERT_EQ(s2rt_bundle_kernel_info(l.b, 1, &k), S2RT_SUCCESS);
+  EXPECT_EQ(k.kind, S2RT_KERNEL_COPY);
+  EXPECT_EQ(k.kind, 2);
+  EXPECT_STREQ(k.name, "s2_copy");
+  EXPECT_STREQ(k.target, "sm_90a");
+  EXPECT_EQ(k.head_dim, 0);
+  EXPECT_EQ(k.block_m, 1);
+  EXPECT_EQ(k.block_n, 0);
+  ASSERT_EQ(s2rt_bundle_kernel_info(l.b, 2, &k), S2RT_SUCCESS);
+  EXPECT_EQ(k.kind, S2RT_KERNEL_MERGE);
+  int idx = -1, cubin = -1;
+  ASSERT_EQ(
+      s2rt_bundle_select_kernel(l.b, 90, S2RT_DTYPE_BF16, 128, &idx, &cubin),
+      S2RT_SUCCESS);
+  EXPECT_EQ(idx, 7); // fwd_bf16_128_sm90a, not the copy kernel at 1
+
+  // A bundle without a copy kernel (written before the copy kernel ABI).
+  Loaded old(sampleWithMerge());
+  EXPECT_EQ(s2rt_bundle_has_copy_kernel(old.b, 0), 0);
+  EXPECT_EQ(s2rt_bundle_has_copy_kernel(old.b, 90), 0);
+  EXPECT_STATUS(s2rt_copy_check(old.b, &a, 90), S2RT_ERROR_UNSUPPORTED,
+                "the bundle has no copy kernel");
+}
+
 TEST(Runtime, MissingDriver) {
   // Runs first in its own process under ctest; either way the driver is not
   // cached after a failure, so the override always takes effect.
@@ -816,6 +916,27 @@ TEST(Runtime, CppWrapper) {
   EXPECT_EQ(s.code, S2RT_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(s.message.find("null 'out'"), std::string::npos) << s.message;
   EXPECT_EQ(moved.kernels()[0].kind, S2RT_KERNEL_FORWARD);
+  // sample() predates the copy kernel: the wrapper says so.
+  EXPECT_FALSE(moved.hasCopyKernel());
+  s2rt_copy_args ca = s2rt::Bundle::copyArgs();
+  EXPECT_EQ(ca.struct_size, sizeof(s2rt_copy_args));
+  ca.count = 1;
+  s = moved.checkCopy(ca);
+  EXPECT_EQ(s.code, S2RT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(s.message.find("null 'segments'"), std::string::npos) << s.message;
+  ca.count = 0;
+  s = moved.checkCopy(ca, 90);
+  EXPECT_EQ(s.code, S2RT_ERROR_UNSUPPORTED);
+  EXPECT_NE(s.message.find("no copy kernel"), std::string::npos) << s.message;
+  std::string withCopy = s2::writeBundle(sampleWithCopy());
+  s2rt::Bundle cb;
+  ASSERT_TRUE(
+      s2rt::Bundle::loadMemory(withCopy.data(), withCopy.size(), cb).ok());
+  EXPECT_TRUE(cb.hasCopyKernel());
+  EXPECT_TRUE(cb.hasCopyKernel(80));
+  EXPECT_FALSE(cb.hasCopyKernel(75));
+  EXPECT_TRUE(cb.checkCopy(ca, 90).ok());
+  EXPECT_EQ(cb.kernels()[0].kind, S2RT_KERNEL_COPY);
   s2rt::Bundle bad;
   s = s2rt::Bundle::loadMemory("nope", 4, bad);
   EXPECT_EQ(s.code, S2RT_ERROR_INVALID_BUNDLE);
@@ -1146,6 +1267,127 @@ TEST_F(FakeDriver, MergeKernelForTheDevice) {
   fake_cuda_set_current(0);
 }
 
+TEST_F(FakeDriver, CopyLaunch) {
+  Loaded l(sampleWithCopy());
+  // sm_90: the copy kernel is loaded once, from the sm_90a cubin, beside
+  // the five forward and merge kernels of MergeLaunch.
+  ASSERT_EQ(s2rt_bundle_prepare(l.b, 0), S2RT_SUCCESS) << s2rt_last_error();
+  FakeStats st = fake_cuda_stats();
+  EXPECT_EQ(st.moduleLoads, 6);
+  EXPECT_EQ(st.moduleLoadsCubin, 3);
+  EXPECT_EQ(st.setAttributes, 2);
+
+  // Three segments: a pitched one (rows of 32 bytes out of 48-byte source
+  // rows into 64-byte destination rows), a contiguous one, an empty one.
+  alignas(16) unsigned char src[4096], dst[4096];
+  for (size_t i = 0; i < sizeof(src); ++i)
+    src[i] = static_cast<unsigned char>(i * 7 + 3);
+  std::memset(dst, 0xee, sizeof(dst));
+  auto addr = [](const void *p, size_t off) {
+    return int64_t(reinterpret_cast<uintptr_t>(p) + off);
+  };
+  alignas(16) int64_t segs[18] = {
+      addr(src, 16),   addr(dst, 0),    5, 32,  48, 64,  // pitched
+      addr(src, 1024), addr(dst, 2048), 1, 256, 0,  0,   // one row
+      addr(src, 0),    addr(dst, 3072), 0, 16,  16, 16}; // no rows
+  s2rt_copy_args a;
+  s2rt_copy_args_init(&a);
+  a.segments = segs;
+  a.count = 3;
+  s2rt_stream stream = reinterpret_cast<s2rt_stream>(uintptr_t(0xc0de));
+  ASSERT_EQ(s2rt_copy(l.b, &a, stream), S2RT_SUCCESS) << s2rt_last_error();
+  FakeLaunch f = fake_cuda_last_launch();
+  EXPECT_STREQ(fake_cuda_function_name(f.function), "s2_copy");
+  EXPECT_EQ(f.numParams, 2);
+  EXPECT_EQ(f.grid[0], 3u);
+  EXPECT_EQ(f.grid[1], 1u);
+  EXPECT_EQ(f.grid[2], 1u);
+  EXPECT_EQ(f.block[0], 128u);
+  EXPECT_EQ(f.block[1], 1u);
+  EXPECT_EQ(f.sharedBytes, 0u);
+  EXPECT_EQ(f.stream, reinterpret_cast<void *>(stream));
+  EXPECT_EQ(param<const int64_t *>(f, 0), segs);
+  EXPECT_EQ(param<int64_t>(f, 1), 3);
+  EXPECT_EQ(fake_cuda_stats().copyKernels, 1);
+  EXPECT_EQ(fake_cuda_stats().moduleLoads, 6); // nothing loaded again
+
+  // The fake ran it: row r of segment 0 at dst + 64r holds src + 16 + 48r,
+  // the 32 bytes after it in the row untouched; segment 1 moved 256 bytes;
+  // segment 2 nothing.
+  for (int r = 0; r < 5; ++r) {
+    EXPECT_EQ(std::memcmp(dst + 64 * r, src + 16 + 48 * r, 32), 0)
+        << "row " << r;
+    for (int i = 32; i < 64; ++i)
+      EXPECT_EQ(dst[64 * r + i], 0xee) << "row " << r << " byte " << i;
+  }
+  for (int i = 320; i < 2048; ++i)
+    ASSERT_EQ(dst[i], 0xee) << i;
+  EXPECT_EQ(std::memcmp(dst + 2048, src + 1024, 256), 0);
+  for (int i = 2048 + 256; i < 4096; ++i)
+    ASSERT_EQ(dst[i], 0xee) << i;
+
+  // Zero segments: nothing launched.
+  int launches = fake_cuda_stats().launches;
+  a.count = 0;
+  ASSERT_EQ(s2rt_copy(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  a.segments = nullptr;
+  ASSERT_EQ(s2rt_copy(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_EQ(fake_cuda_stats().launches, launches);
+  // Bad arguments launch nothing either.
+  a.count = -2;
+  EXPECT_STATUS(s2rt_copy(l.b, &a, nullptr), S2RT_ERROR_INVALID_ARGUMENT,
+                "segment count -2");
+  EXPECT_EQ(fake_cuda_stats().launches, launches);
+
+  // A failed launch names the kernel and grid.
+  a.segments = segs;
+  a.count = 2;
+  fake_cuda_fail_next("cuLaunchKernel", CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES);
+  EXPECT_STATUS(s2rt_copy(l.b, &a, nullptr), S2RT_ERROR_CUDA,
+                "launching 's2_copy' with grid (2, 1, 1)");
+  EXPECT_EQ(fake_cuda_stats().pushes, fake_cuda_stats().pops);
+}
+
+TEST_F(FakeDriver, CopyKernelForTheDevice) {
+  // sm_80: the sm_80 PTX (the sm_90a cubin does not run there).
+  fake_cuda_set_devices(1, 8, 0, 164 * 1024);
+  Loaded l(sampleWithCopy());
+  alignas(16) unsigned char src[64], dst[64] = {0};
+  for (int i = 0; i < 64; ++i)
+    src[i] = static_cast<unsigned char>(i + 1);
+  alignas(16) int64_t segs[6] = {int64_t(reinterpret_cast<uintptr_t>(src)),
+                                 int64_t(reinterpret_cast<uintptr_t>(dst)),
+                                 2,
+                                 16,
+                                 32,
+                                 16};
+  s2rt_copy_args a;
+  s2rt_copy_args_init(&a);
+  a.segments = segs;
+  a.count = 1;
+  FakeStats before = fake_cuda_stats();
+  ASSERT_EQ(s2rt_copy(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  FakeLaunch f = fake_cuda_last_launch();
+  EXPECT_STREQ(fake_cuda_function_name(f.function), "s2_copy");
+  FakeStats after = fake_cuda_stats();
+  // PTX: the copy kernel and the sm_80 merge and f16 forward kernels; the
+  // one cubin is the bf16 d128 forward kernel's.
+  EXPECT_EQ(after.moduleLoadsPtx - before.moduleLoadsPtx, 5);
+  EXPECT_EQ(after.moduleLoadsCubin - before.moduleLoadsCubin, 1);
+  EXPECT_EQ(std::memcmp(dst, src, 16), 0);
+  EXPECT_EQ(std::memcmp(dst + 16, src + 32, 16), 0);
+  EXPECT_EQ(dst[32], 0);
+
+  // Without the sm_80 copy kernel nothing runs on sm_80.
+  s2::Bundle b = sampleWithCopy();
+  b.kernels.erase(b.kernels.begin());
+  Loaded only90(b);
+  EXPECT_EQ(s2rt_bundle_has_copy_kernel(only90.b, 80), 0);
+  EXPECT_STATUS(s2rt_copy(only90.b, &a, nullptr), S2RT_ERROR_UNSUPPORTED,
+                "no copy kernel of the bundle runs on device 0 (sm_80); it "
+                "has: sm_90a");
+}
+
 TEST_F(FakeDriver, FakeStreamsEventsAndCopies) {
   // The fake's side of the entry points the sequence-parallel executor uses
   // (called directly: this binary links the fake).
@@ -1345,98 +1587,115 @@ TEST_F(FakeDriver, ConcurrentForwardsLoadOnce) {
 // program is made, the outputs start as the merge identity, virtual ranks
 // copy their messages, and missing pieces (NCCL, merge kernels) are errors.
 TEST_F(FakeDriver, SequenceParallelVirtualRanks) {
-  Loaded l(sampleWithMerge());
-  s2rt_sp_config c;
-  s2rt_sp_config_init(&c);
-  c.seqlen = 1000;
-  c.ranks = 3;
-  c.head_dim = 128;
-  s2rt_sp *sp = nullptr;
-  ASSERT_EQ(s2rt_sp_create(l.b, &c, &sp), S2RT_SUCCESS) << s2rt_last_error();
-  s2rt_sp_stats st;
-  ASSERT_EQ(s2rt_sp_get_stats(sp, &st), S2RT_SUCCESS);
-  EXPECT_GT(st.launches, 3);
-  EXPECT_GT(st.messages, 0);
-  const int64_t H = 8, Hk = 2, D = 128;
-  std::vector<std::vector<uint16_t>> q(3), k(3), v(3), o(3);
-  std::vector<std::vector<float>> lse(3);
-  std::vector<s2rt_sp_tensors> ts(3);
-  int64_t total = 0;
-  for (int64_t r = 0; r < 3; ++r) {
-    int64_t b0, n;
-    ASSERT_EQ(s2rt_sp_shard(sp, r, &b0, &n), S2RT_SUCCESS);
-    EXPECT_EQ(b0, total);
-    total += n;
-    q[r].assign(size_t(n * H * D), 1);
-    k[r].assign(size_t(n * Hk * D), 2);
-    v[r].assign(size_t(n * Hk * D), 3);
-    o[r].assign(size_t(n * H * D), 0x7777);
-    lse[r].assign(size_t(H * n), 5.0f);
-    ts[r] = {q[r].data(), k[r].data(), v[r].data(), o[r].data(), lse[r].data()};
-  }
-  EXPECT_EQ(total, 1000);
-  int before = fake_cuda_stats().launches;
-  ASSERT_EQ(s2rt_sp_forward_virtual(sp, ts.data(), 0, nullptr), S2RT_SUCCESS)
-      << s2rt_last_error();
-  FakeStats fs = fake_cuda_stats();
-  EXPECT_EQ(fs.launches - before, st.launches);
-  EXPECT_GT(fs.asyncCopies, 0);
-  EXPECT_GT(fs.streamWaits, 0);
-  // No kernel ran: every output row is still the merge identity.
-  for (int64_t r = 0; r < 3; ++r) {
-    for (uint16_t x : o[r])
-      ASSERT_EQ(x, 0);
-    for (float x : lse[r])
-      ASSERT_TRUE(std::isinf(x) && x < 0);
-  }
-  // The last launch of a rank reads keys through the window of its shard.
-  FakeLaunch f = fake_cuda_last_launch();
-  if (f.numParams == 29) {
-    int64_t kvLo = param<int64_t>(f, 27), kvHi = param<int64_t>(f, 28);
-    EXPECT_EQ(kvLo % 64, 0);
-    EXPECT_GT(kvHi, kvLo);
-    EXPECT_EQ(param<int64_t>(f, 6), 1000); // sk: absolute positions
-  }
-  // A second run reuses streams, events and scratch.
-  int allocs = fake_cuda_stats().allocs;
-  ASSERT_EQ(s2rt_sp_forward_virtual(sp, ts.data(), 0, nullptr), S2RT_SUCCESS)
-      << s2rt_last_error();
-  EXPECT_EQ(fake_cuda_stats().allocs, allocs);
-  // Errors: a null tensor, a rank out of range, NCCL missing.
-  ts[1].lse = nullptr;
-  EXPECT_STATUS(s2rt_sp_forward_virtual(sp, ts.data(), 0, nullptr),
-                S2RT_ERROR_INVALID_ARGUMENT, "rank 1");
-  ts[1].lse = lse[1].data();
-  setenv("S2RT_LIBNCCL", "/nonexistent/libnccl.so.2", 1);
-  int dummy;
-  EXPECT_STATUS(s2rt_sp_forward_nccl(sp, 0, &dummy, &ts[0], 0, nullptr),
-                S2RT_ERROR_NO_DRIVER, "cannot load NCCL");
-  EXPECT_STATUS(s2rt_sp_forward_nccl(sp, 5, &dummy, &ts[0], 0, nullptr),
-                S2RT_ERROR_INVALID_ARGUMENT, "out of range");
-  unsetenv("S2RT_LIBNCCL");
-  s2rt_sp_destroy(sp);
+  // With driver copies for packing (no copy kernel), then with the copy
+  // kernel (which the fake runs on the host).
+  for (bool withCopy : {false, true}) {
+    SCOPED_TRACE(withCopy ? "copy kernel" : "driver copies");
+    s2::Bundle sb = sampleWithMerge();
+    if (withCopy)
+      sb.kernels.insert(sb.kernels.begin(),
+                        {copyKernel("sm_80", true, false),
+                         copyKernel("sm_90a", false, true)});
+    Loaded l(sb);
+    int copyLaunches = fake_cuda_stats().copyKernels;
+    s2rt_sp_config c;
+    s2rt_sp_config_init(&c);
+    c.seqlen = 1000;
+    c.ranks = 3;
+    c.head_dim = 128;
+    s2rt_sp *sp = nullptr;
+    ASSERT_EQ(s2rt_sp_create(l.b, &c, &sp), S2RT_SUCCESS) << s2rt_last_error();
+    s2rt_sp_stats st;
+    ASSERT_EQ(s2rt_sp_get_stats(sp, &st), S2RT_SUCCESS);
+    EXPECT_GT(st.launches, 3);
+    EXPECT_GT(st.messages, 0);
+    const int64_t H = 8, Hk = 2, D = 128;
+    std::vector<std::vector<uint16_t>> q(3), k(3), v(3), o(3);
+    std::vector<std::vector<float>> lse(3);
+    std::vector<s2rt_sp_tensors> ts(3);
+    int64_t total = 0;
+    for (int64_t r = 0; r < 3; ++r) {
+      int64_t b0, n;
+      ASSERT_EQ(s2rt_sp_shard(sp, r, &b0, &n), S2RT_SUCCESS);
+      EXPECT_EQ(b0, total);
+      total += n;
+      q[r].assign(size_t(n * H * D), 1);
+      k[r].assign(size_t(n * Hk * D), 2);
+      v[r].assign(size_t(n * Hk * D), 3);
+      o[r].assign(size_t(n * H * D), 0x7777);
+      lse[r].assign(size_t(H * n), 5.0f);
+      ts[r] = {q[r].data(), k[r].data(), v[r].data(), o[r].data(),
+               lse[r].data()};
+    }
+    EXPECT_EQ(total, 1000);
+    int before = fake_cuda_stats().launches;
+    ASSERT_EQ(s2rt_sp_forward_virtual(sp, ts.data(), 0, nullptr), S2RT_SUCCESS)
+        << s2rt_last_error();
+    FakeStats fs = fake_cuda_stats();
+    int copyRuns = fs.copyKernels - copyLaunches;
+    EXPECT_EQ(fs.launches - before - copyRuns, st.launches);
+    if (withCopy)
+      EXPECT_GT(copyRuns, 0);
+    else
+      EXPECT_EQ(copyRuns, 0);
+    EXPECT_GT(fs.asyncCopies, 0);
+    EXPECT_GT(fs.streamWaits, 0);
+    // No kernel ran: every output row is still the merge identity.
+    for (int64_t r = 0; r < 3; ++r) {
+      for (uint16_t x : o[r])
+        ASSERT_EQ(x, 0);
+      for (float x : lse[r])
+        ASSERT_TRUE(std::isinf(x) && x < 0);
+    }
+    // The last launch of a rank reads keys through the window of its shard.
+    FakeLaunch f = fake_cuda_last_launch();
+    if (f.numParams == 29) {
+      int64_t kvLo = param<int64_t>(f, 27), kvHi = param<int64_t>(f, 28);
+      EXPECT_EQ(kvLo % 64, 0);
+      EXPECT_GT(kvHi, kvLo);
+      EXPECT_EQ(param<int64_t>(f, 6), 1000); // sk: absolute positions
+    }
+    // A second run reuses streams, events and scratch.
+    int allocs = fake_cuda_stats().allocs;
+    ASSERT_EQ(s2rt_sp_forward_virtual(sp, ts.data(), 0, nullptr), S2RT_SUCCESS)
+        << s2rt_last_error();
+    EXPECT_EQ(fake_cuda_stats().allocs, allocs);
+    // Errors: a null tensor, a rank out of range, NCCL missing.
+    ts[1].lse = nullptr;
+    EXPECT_STATUS(s2rt_sp_forward_virtual(sp, ts.data(), 0, nullptr),
+                  S2RT_ERROR_INVALID_ARGUMENT, "rank 1");
+    ts[1].lse = lse[1].data();
+    setenv("S2RT_LIBNCCL", "/nonexistent/libnccl.so.2", 1);
+    int dummy;
+    EXPECT_STATUS(s2rt_sp_forward_nccl(sp, 0, &dummy, &ts[0], 0, nullptr),
+                  S2RT_ERROR_NO_DRIVER, "cannot load NCCL");
+    EXPECT_STATUS(s2rt_sp_forward_nccl(sp, 5, &dummy, &ts[0], 0, nullptr),
+                  S2RT_ERROR_INVALID_ARGUMENT, "out of range");
+    unsetenv("S2RT_LIBNCCL");
+    s2rt_sp_destroy(sp);
 
-  // A bundle without merge kernels plans, but its run fails with a message.
-  Loaded noMerge(sample());
-  ASSERT_EQ(s2rt_sp_create(noMerge.b, &c, &sp), S2RT_SUCCESS)
-      << s2rt_last_error();
-  EXPECT_STATUS(s2rt_sp_forward_virtual(sp, ts.data(), 0, nullptr),
-                S2RT_ERROR_CUDA, "merge");
-  s2rt_sp_destroy(sp);
+    // A bundle without merge kernels plans, but its run fails with a message.
+    Loaded noMerge(sample());
+    ASSERT_EQ(s2rt_sp_create(noMerge.b, &c, &sp), S2RT_SUCCESS)
+        << s2rt_last_error();
+    EXPECT_STATUS(s2rt_sp_forward_virtual(sp, ts.data(), 0, nullptr),
+                  S2RT_ERROR_CUDA, "merge");
+    s2rt_sp_destroy(sp);
 
-  // Bad configurations.
-  s2rt_sp_config bad = c;
-  bad.ranks = 1;
-  EXPECT_STATUS(s2rt_sp_create(l.b, &bad, &sp), S2RT_ERROR_INVALID_ARGUMENT,
-                "ranks");
-  bad = c;
-  bad.head_dim = 96;
-  EXPECT_STATUS(s2rt_sp_create(l.b, &bad, &sp), S2RT_ERROR_UNSUPPORTED,
-                "head dim");
-  bad = c;
-  bad.struct_size = 8;
-  EXPECT_STATUS(s2rt_sp_create(l.b, &bad, &sp), S2RT_ERROR_INVALID_ARGUMENT,
-                "s2rt_sp_config_init");
+    // Bad configurations.
+    s2rt_sp_config bad = c;
+    bad.ranks = 1;
+    EXPECT_STATUS(s2rt_sp_create(l.b, &bad, &sp), S2RT_ERROR_INVALID_ARGUMENT,
+                  "ranks");
+    bad = c;
+    bad.head_dim = 96;
+    EXPECT_STATUS(s2rt_sp_create(l.b, &bad, &sp), S2RT_ERROR_UNSUPPORTED,
+                  "head dim");
+    bad = c;
+    bad.struct_size = 8;
+    EXPECT_STATUS(s2rt_sp_create(l.b, &bad, &sp), S2RT_ERROR_INVALID_ARGUMENT,
+                  "s2rt_sp_config_init");
+  }
 }
 
 } // namespace

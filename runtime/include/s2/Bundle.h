@@ -42,6 +42,9 @@ enum class KernelKind : uint8_t {
   Forward = 0,
   /// The log-sum-exp merge of two partial results (15 parameters).
   Merge = 1,
+  /// The segment copy that packs and unpacks sequence-parallel messages (2
+  /// parameters; dtype and head dim unused, head dim 0).
+  Copy = 2,
 };
 /// The eight bytes every bundle starts with.
 constexpr char kBundleMagic[8] = {'S', '2', 'M', 'B', 'N', 'D', 'L', '\0'};

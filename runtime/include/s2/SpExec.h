@@ -153,6 +153,15 @@ public:
                     int64_t count) = 0;
   virtual bool copy(int64_t rank, char *dst, int64_t dstPitch, const char *src,
                     int64_t srcPitch, int64_t width, int64_t height) = 0;
+  /// A copy with resolved addresses.
+  struct Copy {
+    char *dst;
+    const char *src;
+    int64_t dstPitch, srcPitch, width, height;
+  };
+  /// The copies of one pack or unpack list, in order (they never overlap).
+  /// The default calls copy() for each; a device may do them in one launch.
+  virtual bool copyBatch(int64_t rank, const std::vector<Copy> &copies);
   /// q..lse are resolved addresses; the rest as in `a`.
   virtual bool attention(int64_t rank, const SpAttention &a, const char *q,
                          const char *k, const char *v, char *o, float *lse) = 0;
