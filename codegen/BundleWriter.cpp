@@ -126,8 +126,8 @@ FailureOr<s2::Bundle> buildBundle(ModuleOp tiled,
     applyScheduleTiles(config, schedule);
     if (failed(addKernel(config,
                          [&](ModuleOp m) {
-                           return buildForwardKernel(m, pattern, schedule,
-                                                     config);
+                           return buildForwardKernelWith(m, pattern, schedule,
+                                                         config, options.mma);
                          })) ||
         failed(addKernel(
             config, [&](ModuleOp m) { return buildMergeKernel(m, config); })))

@@ -13,6 +13,7 @@
 #ifndef S2C_CODEGEN_BUNDLEWRITER_H
 #define S2C_CODEGEN_BUNDLEWRITER_H
 
+#include "codegen/HopperKernel.h"
 #include "codegen/KernelBuilder.h"
 #include "s2/Bundle.h"
 
@@ -31,6 +32,8 @@ struct VariantOptions {
   std::vector<int64_t> headDims;
   /// Also assemble cubins through ptxas when it is installed.
   bool cubin = true;
+  /// MMA instructions of the sm_90a forward kernels (sm_80: mma.sync).
+  MmaKind mma = MmaKind::Sync;
 };
 
 /// The kernel variants VariantOptions selects for `pattern`.

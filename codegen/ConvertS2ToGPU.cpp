@@ -12,6 +12,7 @@
 #include "codegen/Passes.h"
 
 #include "codegen/CopyKernel.h"
+#include "codegen/HopperKernel.h"
 #include "codegen/KernelBuilder.h"
 #include "dialect/IR/PatternConversion.h"
 #include "dialect/IR/S2TiledOps.h"
@@ -48,6 +49,12 @@ struct ConvertS2ToGPU : public s2c::impl::ConvertS2ToGPUBase<ConvertS2ToGPU> {
       return signalPassFailure();
     }
     base.target = *parsedTarget;
+    std::optional<s2c::MmaKind> mmaKind = s2c::parseMmaKind(mma);
+    if (!mmaKind) {
+      module.emitError() << "unknown mma kind '" << mma
+                         << "'; expected sync or wgmma";
+      return signalPassFailure();
+    }
     s2::DType optDtype = s2::DType::Any;
     if (!dtype.empty()) {
       std::optional<s2::DType> parsed = s2c::parseDTypeName(dtype);
@@ -76,7 +83,11 @@ struct ConvertS2ToGPU : public s2c::impl::ConvertS2ToGPUBase<ConvertS2ToGPU> {
                     : pattern.headDim > 0 ? pattern.headDim
                                           : 128;
       s2c::applyScheduleTiles(cfg, schedule);
-      if (failed(s2c::buildForwardKernel(module, pattern, schedule, cfg)) ||
+      if (failed(
+              *mmaKind == s2c::MmaKind::Wgmma
+                  ? s2c::buildHopperForwardKernel(module, pattern, schedule,
+                                                  cfg)
+                  : s2c::buildForwardKernel(module, pattern, schedule, cfg)) ||
           failed(s2c::buildMergeKernel(module, cfg)))
         return signalPassFailure();
     }

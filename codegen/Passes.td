@@ -63,6 +63,9 @@ def ConvertS2ToGPU : Pass<"convert-s2-to-gpu", "::mlir::ModuleOp"> {
            "sm_80 or sm_90a (both use mma.sync in this version)">,
     Option<"dtype", "dtype", "std::string", /*default=*/"\"\"",
            "bf16 or f16 (empty: the pattern's dtype, else bf16)">,
+    Option<"mma", "mma", "std::string", /*default=*/"\"sync\"",
+           "sync (mma.sync) or wgmma (Hopper warpgroup MMA, "
+           "codegen/HopperKernel.h; target sm_90a only)">,
     Option<"headDim", "head-dim", "int64_t", /*default=*/"0",
            "64 or 128 (0: the pattern's head_dim, else 128)">,
   ];

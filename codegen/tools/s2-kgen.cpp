@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/CopyKernel.h"
+#include "codegen/HopperKernel.h"
 #include "codegen/KernelBuilder.h"
 #include "codegen/Lowering.h"
 #include "codegen/tools/Presets.h"
@@ -63,6 +64,11 @@ static cl::opt<std::string>
 static cl::opt<std::string> kernelKind("kernel",
                                        cl::desc("forward|merge|copy|all"),
                                        cl::init("forward"));
+static cl::opt<std::string>
+    mmaKind("mma",
+            cl::desc("sync|wgmma: the forward kernel's MMA "
+                     "instructions (wgmma: sm_90a only)"),
+            cl::init("sync"));
 static cl::opt<bool> timeIt("time", cl::desc("print build/lower times"));
 static cl::opt<std::string> output("o", cl::init("-"), cl::desc("output file"));
 
@@ -140,11 +146,20 @@ int main(int argc, char **argv) {
                  << "'; expected forward, merge, copy or all\n";
     return 1;
   }
+  std::optional<s2c::MmaKind> mma = s2c::parseMmaKind(mmaKind);
+  if (!mma) {
+    llvm::errs() << "error: unknown mma kind '" << mmaKind
+                 << "'; expected sync or wgmma\n";
+    return 1;
+  }
   mlir::FailureOr<s2c::KernelInfo> info =
       kernelKind == "merge" ? s2c::buildMergeKernel(*module, cfg)
       : kernelKind == "copy"
           ? s2c::buildCopyKernel(*module, cfg.target)
-          : s2c::buildForwardKernel(*module, pattern, schedule, cfg);
+          : (*mma == s2c::MmaKind::Wgmma
+                 ? s2c::buildHopperForwardKernel(*module, pattern, schedule,
+                                                 cfg)
+                 : s2c::buildForwardKernel(*module, pattern, schedule, cfg));
   if (mlir::failed(info))
     return 1;
   if (kernelKind == "all" &&

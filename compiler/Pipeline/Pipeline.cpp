@@ -173,6 +173,9 @@ static LogicalResult checkVariants(mlir::Location loc,
     if (!parseDTypeName(d))
       return mlir::emitError(loc, "unsupported dtype '" + d +
                                       "'; supported: bf16, f16");
+  if (!opts.mma.empty() && !parseMmaKind(opts.mma))
+    return mlir::emitError(loc, "unknown mma kind '" + opts.mma +
+                                    "'; supported: sync, wgmma");
   for (int64_t h : opts.headDims)
     if (h != 64 && h != 128)
       return mlir::emitError(loc, "unsupported head dim " + llvm::Twine(h) +
@@ -191,6 +194,9 @@ static LogicalResult toGpu(mlir::ModuleOp module, const CompileOptions &opts,
   if (!opts.headDims.empty())
     gpu.headDim = opts.headDims.front();
   target = *parseTargetName(gpu.target);
+  gpu.mma = !opts.mma.empty() ? opts.mma
+            : target == KernelConfig::Target::Sm90a ? "wgmma"
+                                                    : "sync";
   mlir::PassManager pm(module.getContext());
   pm.addPass(createConvertS2ToGPU(gpu));
   return pm.run(module);
@@ -206,6 +212,8 @@ static LogicalResult emitBundle(mlir::ModuleOp module,
     variants.dtypes.push_back(*parseDTypeName(d));
   variants.headDims = opts.headDims;
   variants.cubin = opts.cubin;
+  // wgmma applies to the sm_90a kernels only; sm_80 keeps mma.sync.
+  variants.mma = opts.mma.empty() ? MmaKind::Wgmma : *parseMmaKind(opts.mma);
   mlir::FailureOr<s2::Bundle> bundle = buildBundle(module, variants);
   if (failed(bundle))
     return failure();

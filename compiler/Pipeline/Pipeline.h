@@ -61,6 +61,11 @@ struct CompileOptions {
   int64_t maxSeqLen = 0;
   /// Put cubins next to the PTX in bundles when ptxas is installed.
   bool cubin = true;
+  /// MMA instructions of the forward kernels: "wgmma" (Hopper warpgroup
+  /// MMA, codegen/HopperKernel.h; sm_90a only), "sync" (mma.sync), or ""
+  /// (the default): wgmma for sm_90a (1.3-1.5x mma.sync on an H100),
+  /// mma.sync for sm_80.
+  std::string mma;
 };
 
 struct InspectDriverOptions {

@@ -145,6 +145,10 @@ int main(int argc, char **argv) {
                       "Keys per kernel step (default: cost model)");
   compile->add_option("--max-seq-len", options.maxSeqLen,
                       "Longest key length table-backed schedules support");
+  compile->add_option("--mma", options.mma,
+                      "Forward kernel MMA: wgmma (Hopper warpgroup MMA, "
+                      "sm_90a only) or sync (mma.sync); default: wgmma for "
+                      "sm_90a, sync for sm_80");
   compile->add_flag("--no-cubin", noCubin,
                     "Bundle PTX only, even when ptxas is installed");
 

@@ -1,0 +1,68 @@
+//===- HopperKernel.h - Forward kernels with warpgroup MMA (sm_90a) -------===//
+//
+// A second generator of the forward attention kernel, for sm_90a only: the
+// same kernel ABI (docs/bundle.md, version 2), the same schedule walk, masks,
+// online softmax and epilogue as buildForwardKernel (KernelBuilder.h), but
+// S = QK^T and O += PV run on Hopper warpgroup MMA (wgmma): one warpgroup
+// (4 warps) computes 64 query rows, Q and K are read by wgmma straight from
+// 128-byte-swizzled shared memory through matrix descriptors, P stays in
+// registers as wgmma's A operand and V is read as a transposed (MN-major)
+// B operand. K/V still move with cp.async (no tensor maps, so the runtime
+// launches it unchanged). docs/kernels.md, "Hopper path", has the design.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S2C_CODEGEN_HOPPERKERNEL_H
+#define S2C_CODEGEN_HOPPERKERNEL_H
+
+#include "codegen/KernelBuilder.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+
+#include <optional>
+#include <string>
+
+namespace s2c {
+
+/// The kernel name buildHopperForwardKernel gives a configuration, e.g.
+/// "s2_fwd_sm90a_wgmma_bf16_d128_m64n64".
+std::string hopperKernelName(const KernelConfig &config);
+
+/// Dynamic shared memory (bytes) of the wgmma kernel of `config`: the Q tile
+/// and `stages` K and V tiles, plus 1024 bytes so that the tiles can be
+/// aligned to the 1024-byte period of the 128-byte swizzle at run time.
+int64_t hopperSharedBytes(const KernelConfig &config);
+
+/// Like buildForwardKernel (same arguments, same ABI, same `gpu.module
+/// @s2_kernels`), with wgmma. Requires config.target == Sm90a, blockM 64
+/// (one warpgroup) or 128 (two), numWarps = blockM / 16, blockN 64 or 128,
+/// head dim 64 or 128, bf16 or f16, 2 stages; anything else is reported
+/// through MLIR diagnostics at the module's location and yields failure.
+mlir::FailureOr<KernelInfo>
+buildHopperForwardKernel(mlir::ModuleOp module, const s2::Pattern &pattern,
+                         const s2::Schedule &schedule,
+                         const KernelConfig &config);
+
+/// Which tensor-core instructions the sm_90a forward kernels use: mma.sync
+/// (buildForwardKernel) or warpgroup MMA (buildHopperForwardKernel). sm_80
+/// kernels always use mma.sync.
+enum class MmaKind { Sync, Wgmma };
+
+/// The kind a name spells ("sync", "wgmma"), or nothing.
+std::optional<MmaKind> parseMmaKind(llvm::StringRef name);
+
+/// Printable name of a kind ("sync", "wgmma").
+const char *mmaKindName(MmaKind kind);
+
+/// buildHopperForwardKernel when `mma` is Wgmma and the target is sm_90a,
+/// buildForwardKernel otherwise.
+mlir::FailureOr<KernelInfo> buildForwardKernelWith(mlir::ModuleOp module,
+                                                   const s2::Pattern &pattern,
+                                                   const s2::Schedule &schedule,
+                                                   const KernelConfig &config,
+                                                   MmaKind mma);
+
+} // namespace s2c
+
+#endif // S2C_CODEGEN_HOPPERKERNEL_H
