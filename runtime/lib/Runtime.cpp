@@ -348,9 +348,9 @@ struct Launchable {
 
 /// Resolves the device (-1: the current context's, else 0), prepares it and
 /// finds the kernel of `kind` for (dtype, head dim) that runs there.
-s2rt_status findKernel(const Driver &d, s2rt_bundle *bundle, int device,
-                       s2::KernelKind kind, int dtype, int headDim,
-                       Launchable &out) {
+s2rt_status findKernelOn(const Driver &d, s2rt_bundle *bundle, int device,
+                         s2::KernelKind kind, int dtype, int headDim,
+                         Launchable &out) {
   CUcontext current = nullptr;
   int resolved = 0;
   s2rt_status s = s2rt_detail::resolveDevice(d, device, resolved, current);
@@ -380,6 +380,16 @@ s2rt_status findKernel(const Driver &d, s2rt_bundle *bundle, int device,
   out.ctx = st.ctx;
   out.tables = st.tables;
   return S2RT_SUCCESS;
+}
+
+/// Loads the driver (returned in `d`), then findKernelOn.
+s2rt_status findKernel(s2rt_bundle *bundle, int device, s2::KernelKind kind,
+                       int dtype, int headDim, const Driver *&d,
+                       Launchable &out) {
+  s2rt_status s = loadDriver(d);
+  if (s != S2RT_SUCCESS)
+    return s;
+  return findKernelOn(*d, bundle, device, kind, dtype, headDim, out);
 }
 
 /// Launches `l` with grid (gx, gy, gz), the manifest's block and shared
@@ -1023,17 +1033,14 @@ s2rt_status s2rt_forward(s2rt_bundle *bundle, const s2rt_forward_args *args,
     s2rt_status s = checkForward(bundle, args, 0);
     if (s != S2RT_SUCCESS)
       return s;
+    const s2rt_forward_args &a = *args;
     const Driver *dp;
-    s = loadDriver(dp);
+    Launchable l;
+    s = findKernel(bundle, a.device, s2::KernelKind::Forward, int(a.dtype),
+                   int(a.head_dim), dp, l);
     if (s != S2RT_SUCCESS)
       return s;
     const Driver &d = *dp;
-    const s2rt_forward_args &a = *args;
-    Launchable l;
-    s = findKernel(d, bundle, a.device, s2::KernelKind::Forward, int(a.dtype),
-                   int(a.head_dim), l);
-    if (s != S2RT_SUCCESS)
-      return s;
     if (a.seqlen_q == 0)
       return ok();
     const s2::BundleKernel &k = *l.k;
@@ -1108,17 +1115,14 @@ s2rt_status s2rt_merge(s2rt_bundle *bundle, const s2rt_merge_args *args,
     s2rt_status s = checkMerge(bundle, args, 0);
     if (s != S2RT_SUCCESS)
       return s;
+    const s2rt_merge_args &a = *args;
     const Driver *dp;
-    s = loadDriver(dp);
+    Launchable l;
+    s = findKernel(bundle, a.device, s2::KernelKind::Merge, int(a.dtype),
+                   int(a.head_dim), dp, l);
     if (s != S2RT_SUCCESS)
       return s;
     const Driver &d = *dp;
-    const s2rt_merge_args &a = *args;
-    Launchable l;
-    s = findKernel(d, bundle, a.device, s2::KernelKind::Merge, int(a.dtype),
-                   int(a.head_dim), l);
-    if (s != S2RT_SUCCESS)
-      return s;
     if (a.rows == 0)
       return ok();
     int64_t bm = l.k->blockM;
@@ -1168,14 +1172,11 @@ s2rt_status s2rt_copy(s2rt_bundle *bundle, const s2rt_copy_args *args,
     if (args->count == 0)
       return ok();
     const Driver *dp;
-    s = loadDriver(dp);
+    Launchable l;
+    s = findKernel(bundle, args->device, s2::KernelKind::Copy, 0, 0, dp, l);
     if (s != S2RT_SUCCESS)
       return s;
     const Driver &d = *dp;
-    Launchable l;
-    s = findKernel(d, bundle, args->device, s2::KernelKind::Copy, 0, 0, l);
-    if (s != S2RT_SUCCESS)
-      return s;
     // The 2 parameters of docs/bundle.md, "Copy kernel ABI", in order; one
     // CTA a segment.
     const void *segs = args->segments;
