@@ -1,0 +1,326 @@
+//===- EmitterCommon.h - Shared forward-kernel emitter (internal) ---------===//
+//
+// The target-independent part of the forward attention kernel, shared by the
+// mma.sync builder (KernelBuilder.cpp) and the sm_90a warpgroup-MMA builder
+// (HopperKernel.cpp): the ABI parameters, the prologue, head-group and phase
+// dispatch, span arithmetic, the K/V pipeline, masks, online softmax and
+// epilogue (EmitterBase), and the kernel function's creation and clean-up.
+// The MMA flavours derive from EmitterBase and supply the shared-memory tile
+// layout and S = QK^T / O += PV. Internal to codegen/: not installed, not
+// part of the library's interface.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S2C_CODEGEN_EMITTERCOMMON_H
+#define S2C_CODEGEN_EMITTERCOMMON_H
+
+#include "codegen/KernelBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include <limits>
+#include <vector>
+
+namespace s2c {
+namespace detail {
+
+using mlir::ArrayRef;
+using mlir::FailureOr;
+using mlir::function_ref;
+using mlir::ImplicitLocOpBuilder;
+using mlir::Location;
+using mlir::LogicalResult;
+using mlir::ModuleOp;
+using mlir::SmallVector;
+using mlir::Type;
+using mlir::TypeRange;
+using mlir::Value;
+using mlir::ValueRange;
+namespace arith = mlir::arith;
+namespace gpu = mlir::gpu;
+namespace LLVM = mlir::LLVM;
+
+/// Positions of the kernel parameters (docs/bundle.md, ABI version 2).
+enum Arg : unsigned {
+  ArgQ = 0,
+  ArgK,
+  ArgV,
+  ArgO,
+  ArgLse,
+  ArgSq,
+  ArgSk,
+  ArgQsb,
+  ArgQss,
+  ArgQsh,
+  ArgKsb,
+  ArgKss,
+  ArgKsh,
+  ArgVsb,
+  ArgVss,
+  ArgVsh,
+  ArgOsb,
+  ArgOss,
+  ArgOsh,
+  ArgLsb,
+  ArgLsh,
+  ArgScaleLog2,
+  ArgHeadOffset,
+  ArgCuQ,
+  ArgCuK,
+  ArgTables,
+  ArgQPos,
+  ArgKvLo,
+  ArgKvHi,
+  NumArgs
+};
+
+/// Accumulator state carried through the key loop: O fragments (headDim/8
+/// n-blocks of four f32), then m and l for the thread's two rows.
+struct Acc {
+  SmallVector<Value> o;
+  Value m[2], l[2];
+
+  SmallVector<Value> flat() const {
+    SmallVector<Value> v(o.begin(), o.end());
+    v.append({m[0], m[1], l[0], l[1]});
+    return v;
+  }
+  static Acc fromFlat(ValueRange v) {
+    Acc a;
+    size_t n = v.size();
+    for (size_t i = 0; i + 4 < n; ++i)
+      a.o.push_back(v[i]);
+    a.m[0] = v[n - 4];
+    a.m[1] = v[n - 3];
+    a.l[0] = v[n - 2];
+    a.l[1] = v[n - 1];
+    return a;
+  }
+};
+
+/// Per-span run-time values of the flattened iteration space.
+struct SpanRT {
+  const s2::Span *span = nullptr;
+  Value start, count;
+  /// Range/Progression with run 1: tile = base + local * stride.
+  /// Progression with run > 1: m = local + skip, tile = base +
+  /// (m / run) * stride + m mod run. Table: tile = tables[base + local].
+  Value base, skip;
+  int64_t stride = 1, run = 1;
+};
+
+/// The forward kernel emitter. emit() builds the whole kernel; the virtual
+/// hooks are the only places where the MMA flavours differ.
+class EmitterBase {
+public:
+  EmitterBase(ImplicitLocOpBuilder &ib, const s2::Pattern &p,
+              const s2::Schedule &s, const KernelConfig &cfg, KernelTarget &tgt)
+      : ib(ib), pat(p), sched(s), cfg(cfg), tgt(tgt) {}
+  virtual ~EmitterBase();
+
+  /// Emits the whole kernel body into `func` (the ABI's parameters).
+  void emit(gpu::GPUFuncOp func);
+
+  /// Test hook (see foldKeyTiles): the key tiles of (h, t) computed by the
+  /// kernel's own span arithmetic on constants, folded as it is built.
+  FailureOr<std::vector<int64_t>> foldTiles(int64_t head, int64_t tile,
+                                            int64_t numKeyTiles,
+                                            int64_t windowBegin,
+                                            int64_t windowEnd);
+
+protected:
+  // ---- the MMA-specific steps ----
+  /// Creates the Q, K-stage and V-stage tiles (qS, kS, vS) in the dynamic
+  /// shared memory `dsm` (plus whatever the MMA flavour derives from their
+  /// addresses).
+  virtual void createSharedTiles(Value dsm, gpu::AddressSpaceAttr wg) = 0;
+  /// Index of element (row, 8-element chunk) of a shared tile of `rows`
+  /// rows in the flavour's (swizzled) layout.
+  virtual Value tileIndex(Value row, Value chunk, int64_t rows) = 0;
+  /// Elements from row r to row r + 1 of a shared tile at the same chunk,
+  /// for rows the swizzle maps alike (the K/V copies step 8k rows with it).
+  virtual int64_t tileRowPitch() = 0;
+  /// Runs after this thread's cp.async copies have landed, before the
+  /// barrier that publishes them to the CTA.
+  virtual void fenceCopies() {}
+  /// Runs once the Q tile is in shared memory (after the barrier).
+  virtual void afterQLoaded() {}
+  /// S = Q K^T of the K tile in buffer `stage`: BN/8 n-blocks of four f32
+  /// in the mma.sync m16n8 C layout.
+  virtual SmallVector<Value> computeS(Value stage) = 0;
+  /// O += P V of the V tile in buffer `stage` (P in the layout of S).
+  virtual void accumulatePV(Acc &acc, ArrayRef<Value> p, Value stage) = 0;
+
+  // ---- small arithmetic helpers (index unless said otherwise) ----
+  Value c(int64_t v) { return ib.createOrFold<arith::ConstantIndexOp>(v); }
+  Value c32(int64_t v) {
+    return ib.createOrFold<arith::ConstantIntOp>(ib.getI32Type(), v);
+  }
+  Value cf(double v) {
+    return arith::ConstantOp::create(ib, ib.getF32FloatAttr(float(v)));
+  }
+  Value negInf() { return cf(-std::numeric_limits<double>::infinity()); }
+  Value add(Value a, Value b) { return ib.createOrFold<arith::AddIOp>(a, b); }
+  Value sub(Value a, Value b) { return ib.createOrFold<arith::SubIOp>(a, b); }
+  Value mul(Value a, Value b) { return ib.createOrFold<arith::MulIOp>(a, b); }
+  Value floorDiv(Value a, Value b) {
+    return ib.createOrFold<arith::FloorDivSIOp>(a, b);
+  }
+  Value ceilDiv(Value a, Value b) {
+    return ib.createOrFold<arith::CeilDivSIOp>(a, b);
+  }
+  Value remS(Value a, Value b) { return ib.createOrFold<arith::RemSIOp>(a, b); }
+  Value minS(Value a, Value b) { return ib.createOrFold<arith::MinSIOp>(a, b); }
+  Value maxS(Value a, Value b) { return ib.createOrFold<arith::MaxSIOp>(a, b); }
+  Value cmp(arith::CmpIPredicate p, Value a, Value b) {
+    return ib.createOrFold<arith::CmpIOp>(p, a, b);
+  }
+  Value andI(Value a, Value b) { return ib.createOrFold<arith::AndIOp>(a, b); }
+  Value orI(Value a, Value b) { return ib.createOrFold<arith::OrIOp>(a, b); }
+  Value xorI(Value a, Value b) { return ib.createOrFold<arith::XOrIOp>(a, b); }
+  Value sel(Value c, Value a, Value b) {
+    return ib.createOrFold<arith::SelectOp>(c, a, b);
+  }
+  Value toIndex(Value v) {
+    return ib.createOrFold<arith::IndexCastOp>(ib.getIndexType(), v);
+  }
+  Value toI32(Value v) {
+    return ib.createOrFold<arith::IndexCastOp>(ib.getI32Type(), v);
+  }
+  Value fadd(Value a, Value b) { return arith::AddFOp::create(ib, a, b); }
+  Value fsub(Value a, Value b) { return arith::SubFOp::create(ib, a, b); }
+  Value fmul(Value a, Value b) { return arith::MulFOp::create(ib, a, b); }
+  /// maxnum through the LLVM intrinsic: arith.maxnumf would become a
+  /// libdevice call (__nv_fmaxf) in convert-gpu-to-nvvm.
+  Value fmax(Value a, Value b) {
+    return LLVM::CallIntrinsicOp::create(ib, ib.getF32Type(),
+                                         ib.getStringAttr("llvm.maxnum.f32"),
+                                         ValueRange{a, b})
+        .getResult(0);
+  }
+  Value exp2(Value x) {
+    return LLVM::CallIntrinsicOp::create(
+               ib, ib.getF32Type(),
+               ib.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"), ValueRange{x})
+        .getResult(0);
+  }
+  Value log2(Value x) {
+    return LLVM::CallIntrinsicOp::create(
+               ib, ib.getF32Type(), ib.getStringAttr("llvm.nvvm.lg2.approx.f"),
+               ValueRange{x})
+        .getResult(0);
+  }
+  Value shuffleXor(Value v, int32_t offset) {
+    return gpu::ShuffleOp::create(ib, v, offset, 32, gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
+
+  /// Start row and length of this CTA's sequence in the tensor of `len`:
+  /// cu[b] and cu[b + 1] - cu[b] when the cu_seqlens argument `cu` is
+  /// non-null (packed), else 0 and the `len` argument.
+  std::pair<Value, Value> seqBounds(Arg cu, Arg len);
+  /// Offsets (elements) of this CTA's query row 0 in o and in lse, and the
+  /// query length, from the kernel arguments.
+  struct QueryOut {
+    Value oBase, lseBase, sq;
+  };
+  QueryOut queryOut();
+
+  /// A memref<?xT> over a generic pointer argument (a descriptor with offset
+  /// 0, unit stride and an unknown size), so that nvgpu/vector/memref ops
+  /// can address global memory through the !llvm.ptr ABI parameters.
+  Value asMemRef(Value ptr, Type elem);
+  Value isNonNull(Value ptr);
+  /// scf.if with results; the builders return the yielded values.
+  SmallVector<Value> emitIf(Value cond, TypeRange types,
+                            function_ref<SmallVector<Value>()> thenFn,
+                            function_ref<SmallVector<Value>()> elseFn);
+  /// A per-head compile-time constant for the run-time pattern head `h`:
+  /// a constant, an affine (or affine modulo `mod`) function of the head
+  /// or of its KV head, or a select chain. Returns an index value.
+  Value headConst(ArrayRef<int64_t> heads, function_ref<int64_t(int64_t)> value,
+                  int64_t mod);
+  /// i1: the pattern head is one of `heads`.
+  Value headIn(ArrayRef<int64_t> heads);
+
+  Acc initAcc();
+  Acc emitGroups(size_t gi);
+  Acc emitPhases(const s2::HeadGroup &g, size_t pi);
+  Acc emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph, Acc init);
+  SmallVector<SpanRT> computeSpans(const s2::HeadGroup &g, const s2::Phase &ph);
+  Value tileOf(ArrayRef<SpanRT> spans, Value n);
+  /// Copies the K and V rows of key tile `tile` into buffer `stage`
+  /// (zero-filled rows when !valid or past the sequence end); the caller
+  /// commits the group.
+  void issueKV(Value tile, Value stage, Value valid);
+  /// Masks S of key tile `tile`: sequence / window end, causal diagonal,
+  /// the pattern predicate when `patternOn`, and the whole tile when
+  /// `outside` (i1, table tiles before the window) is true.
+  void applyMasks(SmallVector<Value> &s, Value tile, Value patternOn,
+                  Value outside);
+  Value patternVisible(Value qb, Value kb);
+  Value packPair(Value a, Value b);
+  void epilogue(const Acc &acc);
+
+  ImplicitLocOpBuilder &ib;
+  const s2::Pattern &pat;
+  const s2::Schedule &sched;
+  const KernelConfig &cfg;
+  KernelTarget &tgt;
+
+  Type elemTy;
+  int64_t D = 0, BM = 0, BN = 0, threads = 0;
+  std::vector<int64_t> tableOffsets;
+
+  // Values live for the whole kernel.
+  gpu::GPUFuncOp fn;
+  Value tid, warp, lane, grp, tig;
+  Value h, tensorHead, kvh;
+  Value qG, kG, vG, oG, lseG, tablesG, lseOn;
+  Value bz;
+  Value qBase, kBase, vBase;
+  Value qss, kss, vss, oss;
+  /// End of the keys this CTA may read: min(sk_b, kv_hi). Replaces the
+  /// sequence end in every in-loop test (copies, masks).
+  Value kEnd;
+  /// Key tiles of the window: closed-form spans start at kvLoT and end at
+  /// nkt = ceil(kEnd / BN).
+  Value kvLoT, nkt, t;
+  /// Absolute position of query row 0 of this CTA's sequence (prologue).
+  Value delta;
+  /// The tile's first absolute position t * BM as i32 (masks), and its
+  /// first row relative to the sequence, t * BM - delta (epilogue). Kept
+  /// instead of t and delta: that 64-bit pair live across the key loop (or
+  /// delta recomputed in the epilogue) made ptxas spill or give up 3 CTAs
+  /// per SM at d64.
+  Value qStart32, rowOff;
+  Value scaleLog2;
+  Value qS, kS, vS;
+  // i32 per-thread values for the masks.
+  Value rowI32, crI32, colI32;
+  // Per rule: i1 "applies to this CTA's head" and the stride shift (i32).
+  SmallVector<Value> ruleOn, ruleShift;
+};
+
+/// The checks both builders make on the pattern and the schedule (tile
+/// sizes against `c`, heads, rules, spans); reports the first problem at
+/// `loc`.
+LogicalResult checkPatternAndSchedule(Location loc, const s2::Pattern &p,
+                                      const s2::Schedule &s,
+                                      const KernelConfig &c);
+
+/// Adds the kernel `info.name` with the ABI's parameters to `gpu.module
+/// @s2_kernels` of `module` (created when missing; the module is marked as a
+/// GPU container), lets `emitBody` fill its body, then canonicalizes and
+/// CSEs it. Fails when the gpu module already defines the name.
+FailureOr<KernelInfo> buildForwardFunc(
+    ModuleOp module, const KernelInfo &info,
+    function_ref<void(ImplicitLocOpBuilder &, gpu::GPUFuncOp)> emitBody);
+
+} // namespace detail
+} // namespace s2c
+
+#endif // S2C_CODEGEN_EMITTERCOMMON_H
