@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/CopyKernel.h"
+#include "codegen/EmitterCommon.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -167,15 +168,7 @@ FailureOr<KernelInfo> buildCopyKernel(ModuleOp module,
   }
   gpu::ReturnOp::create(ib);
 
-  RewritePatternSet patterns(ctx);
-  for (Dialect *d : ctx->getLoadedDialects())
-    d->getCanonicalizationPatterns(patterns);
-  for (RegisteredOperationName op : ctx->getRegisteredOperations())
-    op.getCanonicalizationPatterns(patterns, ctx);
-  (void)applyPatternsGreedily(fn, std::move(patterns));
-  IRRewriter rewriter(ctx);
-  DominanceInfo dom(fn);
-  eliminateCommonSubExpressions(rewriter, dom, fn);
+  detail::canonicalizeAndCSE(fn);
   return info;
 }
 

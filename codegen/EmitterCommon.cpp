@@ -61,7 +61,7 @@ int64_t posMod(int64_t a, int64_t m) {
 
 EmitterBase::~EmitterBase() = default;
 
-Value EmitterBase::asMemRef(Value ptr, Type elem) {
+Value memrefOverPointer(ImplicitLocOpBuilder &ib, Value ptr, Type elem) {
   MLIRContext *ctx = ib.getContext();
   auto ptrTy = LLVM::LLVMPointerType::get(ctx);
   Type i64 = ib.getI64Type();
@@ -81,6 +81,23 @@ Value EmitterBase::asMemRef(Value ptr, Type elem) {
   auto memTy = MemRefType::get({ShapedType::kDynamic}, elem);
   return UnrealizedConversionCastOp::create(ib, TypeRange{memTy}, ValueRange{d})
       .getResult(0);
+}
+
+Value EmitterBase::asMemRef(Value ptr, Type elem) {
+  return memrefOverPointer(ib, ptr, elem);
+}
+
+void canonicalizeAndCSE(gpu::GPUFuncOp fn) {
+  MLIRContext *ctx = fn.getContext();
+  RewritePatternSet patterns(ctx);
+  for (Dialect *d : ctx->getLoadedDialects())
+    d->getCanonicalizationPatterns(patterns);
+  for (RegisteredOperationName op : ctx->getRegisteredOperations())
+    op.getCanonicalizationPatterns(patterns, ctx);
+  (void)applyPatternsGreedily(fn, std::move(patterns));
+  IRRewriter rewriter(ctx);
+  DominanceInfo dom(fn);
+  eliminateCommonSubExpressions(rewriter, dom, fn);
 }
 
 std::pair<Value, Value> EmitterBase::seqBounds(Arg cu, Arg len) {
@@ -1135,17 +1152,7 @@ FailureOr<KernelInfo> buildForwardFunc(
   ib.setInsertionPointToStart(&fn.getBody().front());
   emitBody(ib, fn);
 
-  // Canonicalize and CSE the new kernel so that the gpu stop is readable
-  // (the emitter folds constants but does not deduplicate them).
-  RewritePatternSet patterns(ctx);
-  for (Dialect *d : ctx->getLoadedDialects())
-    d->getCanonicalizationPatterns(patterns);
-  for (RegisteredOperationName op : ctx->getRegisteredOperations())
-    op.getCanonicalizationPatterns(patterns, ctx);
-  (void)applyPatternsGreedily(fn, std::move(patterns));
-  IRRewriter rewriter(ctx);
-  DominanceInfo dom(fn);
-  eliminateCommonSubExpressions(rewriter, dom, fn);
+  canonicalizeAndCSE(fn);
   return info;
 }
 

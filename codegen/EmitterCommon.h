@@ -305,6 +305,14 @@ protected:
   SmallVector<Value> ruleOn, ruleShift;
 };
 
+/// A memref<?xT> over a generic pointer (offset 0, unit stride, unknown
+/// size): how every kernel wraps its pointer parameters.
+Value memrefOverPointer(ImplicitLocOpBuilder &ib, Value ptr, Type elem);
+
+/// Canonicalizes and CSEs a freshly built kernel so that the gpu stop is
+/// readable (the builders fold constants but do not deduplicate them).
+void canonicalizeAndCSE(gpu::GPUFuncOp fn);
+
 /// The checks both builders make on the pattern and the schedule (tile
 /// sizes against `c`, heads, rules, spans); reports the first problem at
 /// `loc`.

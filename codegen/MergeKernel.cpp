@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/EmitterCommon.h"
 #include "codegen/KernelBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -63,28 +64,8 @@ Value callF32(OpBuilder &b, Location loc, StringRef name, ValueRange args) {
       .getResult(0);
 }
 
-/// A memref<?xT> over a generic pointer (offset 0, unit stride, unknown
-/// size), as the forward kernel wraps its parameters.
 Value asMemRef(ImplicitLocOpBuilder &ib, Value ptr, Type elem) {
-  MLIRContext *ctx = ib.getContext();
-  auto ptrTy = LLVM::LLVMPointerType::get(ctx);
-  Type i64 = ib.getI64Type();
-  auto arr = LLVM::LLVMArrayType::get(i64, 1);
-  auto descTy =
-      LLVM::LLVMStructType::getLiteral(ctx, {ptrTy, ptrTy, i64, arr, arr});
-  Value d = LLVM::UndefOp::create(ib, descTy);
-  d = LLVM::InsertValueOp::create(ib, d, ptr, ArrayRef<int64_t>{0});
-  d = LLVM::InsertValueOp::create(ib, d, ptr, ArrayRef<int64_t>{1});
-  Value zero = LLVM::ConstantOp::create(ib, i64, ib.getI64IntegerAttr(0));
-  Value big = LLVM::ConstantOp::create(
-      ib, i64, ib.getI64IntegerAttr(std::numeric_limits<int64_t>::max()));
-  Value one = LLVM::ConstantOp::create(ib, i64, ib.getI64IntegerAttr(1));
-  d = LLVM::InsertValueOp::create(ib, d, zero, ArrayRef<int64_t>{2});
-  d = LLVM::InsertValueOp::create(ib, d, big, ArrayRef<int64_t>{3, 0});
-  d = LLVM::InsertValueOp::create(ib, d, one, ArrayRef<int64_t>{4, 0});
-  auto memTy = MemRefType::get({ShapedType::kDynamic}, elem);
-  return UnrealizedConversionCastOp::create(ib, TypeRange{memTy}, ValueRange{d})
-      .getResult(0);
+  return detail::memrefOverPointer(ib, ptr, elem);
 }
 
 } // namespace
@@ -300,15 +281,7 @@ FailureOr<KernelInfo> buildMergeKernel(ModuleOp module,
   }
   gpu::ReturnOp::create(ib);
 
-  RewritePatternSet patterns(ctx);
-  for (Dialect *d : ctx->getLoadedDialects())
-    d->getCanonicalizationPatterns(patterns);
-  for (RegisteredOperationName op : ctx->getRegisteredOperations())
-    op.getCanonicalizationPatterns(patterns, ctx);
-  (void)applyPatternsGreedily(fn, std::move(patterns));
-  IRRewriter rewriter(ctx);
-  DominanceInfo dom(fn);
-  eliminateCommonSubExpressions(rewriter, dom, fn);
+  detail::canonicalizeAndCSE(fn);
   return info;
 }
 
