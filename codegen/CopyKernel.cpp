@@ -70,17 +70,8 @@ FailureOr<KernelInfo> buildCopyKernel(ModuleOp module,
   info.threads = kCopyKernelThreads;
   info.sharedBytes = 0;
 
-  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                  UnitAttr::get(ctx));
   OpBuilder ob(ctx);
-  gpu::GPUModuleOp gpuMod;
-  for (auto m : module.getOps<gpu::GPUModuleOp>())
-    if (m.getName() == "s2_kernels")
-      gpuMod = m;
-  if (!gpuMod) {
-    ob.setInsertionPointToEnd(module.getBody());
-    gpuMod = gpu::GPUModuleOp::create(ob, loc, "s2_kernels");
-  }
+  gpu::GPUModuleOp gpuMod = detail::kernelModule(module, loc);
   if (SymbolTable::lookupSymbolIn(gpuMod, info.name))
     return info;
 

@@ -87,6 +87,18 @@ Value EmitterBase::asMemRef(Value ptr, Type elem) {
   return memrefOverPointer(ib, ptr, elem);
 }
 
+gpu::GPUModuleOp kernelModule(ModuleOp module, Location loc) {
+  MLIRContext *ctx = module.getContext();
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  UnitAttr::get(ctx));
+  for (auto m : module.getOps<gpu::GPUModuleOp>())
+    if (m.getName() == "s2_kernels")
+      return m;
+  OpBuilder ob(ctx);
+  ob.setInsertionPointToEnd(module.getBody());
+  return gpu::GPUModuleOp::create(ob, loc, "s2_kernels");
+}
+
 void canonicalizeAndCSE(gpu::GPUFuncOp fn) {
   MLIRContext *ctx = fn.getContext();
   RewritePatternSet patterns(ctx);
@@ -1087,17 +1099,8 @@ FailureOr<KernelInfo> buildForwardFunc(
                    nvgpu::NVGPUDialect, scf::SCFDialect,
                    vector::VectorDialect>();
 
-  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                  UnitAttr::get(ctx));
   OpBuilder ob(ctx);
-  gpu::GPUModuleOp gpuMod;
-  for (auto m : module.getOps<gpu::GPUModuleOp>())
-    if (m.getName() == "s2_kernels")
-      gpuMod = m;
-  if (!gpuMod) {
-    ob.setInsertionPointToEnd(module.getBody());
-    gpuMod = gpu::GPUModuleOp::create(ob, loc, "s2_kernels");
-  }
+  gpu::GPUModuleOp gpuMod = kernelModule(module, loc);
   if (SymbolTable::lookupSymbolIn(gpuMod, info.name))
     return emitError(loc) << "kernel '" << info.name
                           << "' is already defined in the gpu module";

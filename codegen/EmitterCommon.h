@@ -309,6 +309,10 @@ protected:
 /// size): how every kernel wraps its pointer parameters.
 Value memrefOverPointer(ImplicitLocOpBuilder &ib, Value ptr, Type elem);
 
+/// The `gpu.module @s2_kernels` of `module`, created when missing (the
+/// module is marked as a GPU container).
+gpu::GPUModuleOp kernelModule(ModuleOp module, Location loc);
+
 /// Canonicalizes and CSEs a freshly built kernel so that the gpu stop is
 /// readable (the builders fold constants but do not deduplicate them).
 void canonicalizeAndCSE(gpu::GPUFuncOp fn);
