@@ -194,7 +194,7 @@ static LogicalResult toGpu(mlir::ModuleOp module, const CompileOptions &opts,
   if (!opts.headDims.empty())
     gpu.headDim = opts.headDims.front();
   target = *parseTargetName(gpu.target);
-  gpu.mma = !opts.mma.empty() ? opts.mma
+  gpu.mma = !opts.mma.empty()                       ? opts.mma
             : target == KernelConfig::Target::Sm90a ? "wgmma"
                                                     : "sync";
   mlir::PassManager pm(module.getContext());
