@@ -78,6 +78,39 @@ inline s2::Pattern s2Pattern(const Params &q) {
   return p;
 }
 
+/// Patterns for building kernels from s2::buildSchedule output: S2 with
+/// GQA at blocks 64 and 16, and every other rule kind (sink, dilated,
+/// global, explicit blocks) at block 32, causal and not.
+inline std::vector<s2::Pattern> scheduleBuilderPatterns() {
+  std::vector<s2::Pattern> pats;
+  presets::Params q;
+  q.heads = 8;
+  q.kvHeads = 2;
+  q.stride = 16;
+  q.local = 2;
+  pats.push_back(presets::s2Pattern(q));
+  q.block = 16;
+  pats.push_back(presets::s2Pattern(q));
+  {
+    s2::Pattern p = presets::s2Pattern(q);
+    p.block = 32;
+    s2::Rule sink = presets::ruleForAll(p, s2::RuleKind::Sink);
+    sink.n = 1;
+    s2::Rule dil = presets::ruleForAll(p, s2::RuleKind::Dilated);
+    dil.n = 3;
+    dil.step = 2;
+    s2::Rule glob = presets::ruleForAll(p, s2::RuleKind::Global);
+    glob.set = {5};
+    s2::Rule blocks = presets::ruleForAll(p, s2::RuleKind::Blocks);
+    blocks.blocks = {{9, 1}, {12, 7}};
+    p.rules = {sink, dil, glob, blocks};
+    pats.push_back(p);
+    p.causal = false;
+    pats.push_back(p);
+  }
+  return pats;
+}
+
 /// Builds the preset `name`; returns false for an unknown name.
 inline bool build(const std::string &name, const Params &q, s2::Pattern &p,
                   s2::Schedule &s) {

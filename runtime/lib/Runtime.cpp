@@ -346,11 +346,16 @@ struct Launchable {
   CUdeviceptr tables = 0;
 };
 
-/// Resolves the device (-1: the current context's, else 0), prepares it and
-/// finds the kernel of `kind` for (dtype, head dim) that runs there.
-s2rt_status findKernelOn(const Driver &d, s2rt_bundle *bundle, int device,
-                         s2::KernelKind kind, int dtype, int headDim,
-                         Launchable &out) {
+/// Loads the driver (returned in `dp`), resolves the device (-1: the
+/// current context's, else 0), prepares it and finds the kernel of `kind`
+/// for (dtype, head dim) that runs there.
+s2rt_status findKernel(s2rt_bundle *bundle, int device, s2::KernelKind kind,
+                       int dtype, int headDim, const Driver *&dp,
+                       Launchable &out) {
+  s2rt_status ls = loadDriver(dp);
+  if (ls != S2RT_SUCCESS)
+    return ls;
+  const Driver &d = *dp;
   CUcontext current = nullptr;
   int resolved = 0;
   s2rt_status s = s2rt_detail::resolveDevice(d, device, resolved, current);
@@ -380,16 +385,6 @@ s2rt_status findKernelOn(const Driver &d, s2rt_bundle *bundle, int device,
   out.ctx = st.ctx;
   out.tables = st.tables;
   return S2RT_SUCCESS;
-}
-
-/// Loads the driver (returned in `d`), then findKernelOn.
-s2rt_status findKernel(s2rt_bundle *bundle, int device, s2::KernelKind kind,
-                       int dtype, int headDim, const Driver *&d,
-                       Launchable &out) {
-  s2rt_status s = loadDriver(d);
-  if (s != S2RT_SUCCESS)
-    return s;
-  return findKernelOn(*d, bundle, device, kind, dtype, headDim, out);
 }
 
 /// Launches `l` with grid (gx, gy, gz), the manifest's block and shared

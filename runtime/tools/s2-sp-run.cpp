@@ -24,6 +24,7 @@
 #include "s2rt_sp.h"
 
 #include "../lib/Driver.h"
+#include "s2/Float16.h"
 #include "s2/Pattern.h"
 
 #include <algorithm>
@@ -64,60 +65,14 @@ void check(s2rt_status s, const char *what) {
 
 const Driver *d = nullptr;
 
-uint16_t toBf16(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  b += 0x7fff + ((b >> 16) & 1);
-  return uint16_t(b >> 16);
-}
-float fromBf16(uint16_t h) {
-  uint32_t b = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &b, 4);
-  return f;
-}
-
-uint16_t toHalf(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  uint32_t sign = (b >> 16) & 0x8000u;
-  int32_t exp = int32_t((b >> 23) & 0xff) - 127 + 15;
-  uint32_t man = b & 0x7fffffu;
-  if (exp >= 31)
-    return uint16_t(sign | 0x7c00u);
-  if (exp <= 0) {
-    if (exp < -10)
-      return uint16_t(sign);
-    man |= 0x800000u;
-    uint32_t shift = uint32_t(14 - exp);
-    uint32_t h = man >> shift, rem = man & ((1u << shift) - 1),
-             half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (h & 1)))
-      ++h;
-    return uint16_t(sign | h);
-  }
-  uint32_t h = (uint32_t(exp) << 10) | (man >> 13), rem = man & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (h & 1)))
-    ++h;
-  return uint16_t(sign | h);
-}
-float fromHalf(uint16_t h) {
-  uint32_t sign = uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1f,
-           man = h & 0x3ffu;
-  float f;
-  if (exp == 0) {
-    f = std::ldexp(float(man), -24);
-    return sign ? -f : f;
-  }
-  uint32_t b = sign | ((exp == 31 ? 255 : exp - 15 + 127) << 23) | (man << 13);
-  std::memcpy(&f, &b, 4);
-  return f;
-}
-
 /// The element type of the run (bf16 or f16).
 bool useHalf = false;
-uint16_t toElem(float f) { return useHalf ? toHalf(f) : toBf16(f); }
-float fromElem(uint16_t h) { return useHalf ? fromHalf(h) : fromBf16(h); }
+uint16_t toElem(float f) {
+  return useHalf ? s2::f16FromFloat(f) : s2::bf16FromFloat(f);
+}
+float fromElem(uint16_t h) {
+  return useHalf ? s2::floatFromF16(h) : s2::floatFromBf16(h);
+}
 s2rt_dtype runDtype() { return useHalf ? S2RT_DTYPE_F16 : S2RT_DTYPE_BF16; }
 
 /// Fast deterministic noise in [-2, 2), in the run's element type.

@@ -105,32 +105,7 @@ TEST(HopperKernel, BuildsEveryPreset) {
 }
 
 TEST(HopperKernel, BuildsScheduleBuilderOutput) {
-  std::vector<s2::Pattern> pats;
-  presets::Params q;
-  q.heads = 8;
-  q.kvHeads = 2;
-  q.stride = 16;
-  q.local = 2;
-  pats.push_back(presets::s2Pattern(q));
-  q.block = 16;
-  pats.push_back(presets::s2Pattern(q));
-  {
-    s2::Pattern p = presets::s2Pattern(q);
-    p.block = 32;
-    s2::Rule sink = presets::ruleForAll(p, s2::RuleKind::Sink);
-    sink.n = 1;
-    s2::Rule dil = presets::ruleForAll(p, s2::RuleKind::Dilated);
-    dil.n = 3;
-    dil.step = 2;
-    s2::Rule glob = presets::ruleForAll(p, s2::RuleKind::Global);
-    glob.set = {5};
-    s2::Rule blocks = presets::ruleForAll(p, s2::RuleKind::Blocks);
-    blocks.blocks = {{9, 1}, {12, 7}};
-    p.rules = {sink, dil, glob, blocks};
-    pats.push_back(p);
-    p.causal = false;
-    pats.push_back(p);
-  }
+  std::vector<s2::Pattern> pats = presets::scheduleBuilderPatterns();
   for (const s2::Pattern &p : pats) {
     ASSERT_EQ(s2::validatePattern(p), "");
     for (int64_t bm : {64, 128})

@@ -12,6 +12,7 @@
 
 #include "s2/SpExec.h"
 #include "TestPatterns.h"
+#include "s2/Float16.h"
 
 #include <gtest/gtest.h>
 
@@ -25,28 +26,14 @@ using namespace s2;
 
 namespace {
 
-uint16_t toBf16(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  b += 0x7fff + ((b >> 16) & 1);
-  return uint16_t(b >> 16);
-}
-
-float fromBf16(uint16_t h) {
-  uint32_t b = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &b, 4);
-  return f;
-}
-
 float bf16At(const char *base, int64_t elem) {
   uint16_t h;
   std::memcpy(&h, base + 2 * elem, 2);
-  return fromBf16(h);
+  return floatFromBf16(h);
 }
 
 void putBf16(char *base, int64_t elem, float f) {
-  uint16_t h = toBf16(f);
+  uint16_t h = bf16FromFloat(f);
   std::memcpy(base + 2 * elem, &h, 2);
 }
 
