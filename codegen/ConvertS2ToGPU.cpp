@@ -52,7 +52,7 @@ struct ConvertS2ToGPU : public s2c::impl::ConvertS2ToGPUBase<ConvertS2ToGPU> {
     std::optional<s2c::MmaKind> mmaKind = s2c::parseMmaKind(mma);
     if (!mmaKind) {
       module.emitError() << "unknown mma kind '" << mma
-                         << "'; expected sync or wgmma";
+                         << "'; expected sync, wgmma or wgmma-serial";
       return signalPassFailure();
     }
     s2::DType optDtype = s2::DType::Any;
@@ -84,9 +84,9 @@ struct ConvertS2ToGPU : public s2c::impl::ConvertS2ToGPUBase<ConvertS2ToGPU> {
                                           : 128;
       s2c::applyScheduleTiles(cfg, schedule);
       if (failed(
-              *mmaKind == s2c::MmaKind::Wgmma
-                  ? s2c::buildHopperForwardKernel(module, pattern, schedule,
-                                                  cfg)
+              *mmaKind != s2c::MmaKind::Sync
+                  ? s2c::buildWgmmaForwardKernel(module, pattern, schedule, cfg,
+                                                 *mmaKind)
                   : s2c::buildForwardKernel(module, pattern, schedule, cfg)) ||
           failed(s2c::buildMergeKernel(module, cfg)))
         return signalPassFailure();

@@ -30,6 +30,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <tuple>
 
 using namespace mlir;
 
@@ -445,7 +446,13 @@ Value EmitterBase::tileOf(ArrayRef<SpanRT> spans, Value n) {
   return tile;
 }
 
-void EmitterBase::issueKV(Value tile, Value stage, Value valid) {
+void EmitterBase::issueRows(bool k, bool v, Value tile, Value stage,
+                            Value valid) {
+  SmallVector<std::tuple<Value, Value, Value, Value>, 2> tensors;
+  if (k)
+    tensors.push_back(std::make_tuple(kG, kS, kBase, kss));
+  if (v)
+    tensors.push_back(std::make_tuple(vG, vS, vBase, vss));
   int64_t cpr = D / 8;
   int64_t rowsPerPass = threads / cpr;
   int64_t passes = BN * cpr / threads;
@@ -471,8 +478,7 @@ void EmitterBase::issueKV(Value tile, Value stage, Value valid) {
   // one copy with merged operands) so that the size stays a select of
   // constants, which ptxas turns into a predicate.
   auto fastCopies = [&]() -> SmallVector<Value> {
-    for (auto [mem, smem, base, ss] : {std::make_tuple(kG, kS, kBase, kss),
-                                       std::make_tuple(vG, vS, vBase, vss)}) {
+    for (auto [mem, smem, base, ss] : tensors) {
       Value step = mul(ss, c(rowsPerPass));
       Value src =
           add(add(base, mul(add(kStart, rowOfTid), ss)), mul(chunkOfTid, c(8)));
@@ -485,8 +491,7 @@ void EmitterBase::issueKV(Value tile, Value stage, Value valid) {
     return {};
   };
   auto rowCopies = [&]() -> SmallVector<Value> {
-    for (auto [mem, smem, base, ss] : {std::make_tuple(kG, kS, kBase, kss),
-                                       std::make_tuple(vG, vS, vBase, vss)}) {
+    for (auto [mem, smem, base, ss] : tensors) {
       for (int64_t i = 0; i < passes; ++i) {
         Value key = add(kStart, add(rowOfTid, c(i * rowsPerPass)));
         Value ok = andI(valid, cmp(arith::CmpIPredicate::slt, key, kEnd));
@@ -741,15 +746,7 @@ SmallVector<SpanRT> EmitterBase::computeSpans(const s2::HeadGroup &g,
   return spans;
 }
 
-Acc EmitterBase::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
-                               Acc init) {
-  SmallVector<SpanRT> spans = computeSpans(g, ph);
-  if (spans.empty())
-    return init;
-  Value nBegin = spans.front().start;
-  Value nEnd = add(spans.back().start, spans.back().count);
-  bool anyMasked =
-      llvm::any_of(spans, [](const SpanRT &s) { return s.span->masked; });
+Value EmitterBase::beforeWindow(ArrayRef<SpanRT> spans, Value tile) {
   // Closed-form spans are clipped to the key window in computeSpans; a
   // table's columns are not, so in a phase with a Table span a tile before
   // kv_lo is neither loaded nor attended (tiles past the window's end are
@@ -758,25 +755,37 @@ Acc EmitterBase::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
   bool anyTable = llvm::any_of(spans, [](const SpanRT &s) {
     return s.span->kind == s2::SpanKind::Table;
   });
-  auto beforeWindow = [&](Value tile) -> Value {
-    if (!anyTable)
-      return Value();
-    return cmp(arith::CmpIPredicate::slt, mul(tile, c(BN)),
-               toIndex(fn.getArgument(ArgKvLo)));
-  };
-  auto andInWindow = [&](Value valid, Value tile) -> Value {
-    Value before = beforeWindow(tile);
-    if (!before)
-      return valid;
-    return andI(valid, xorI(before, ib.createOrFold<arith::ConstantIntOp>(
-                                        ib.getI1Type(), 1)));
-  };
+  if (!anyTable)
+    return Value();
+  return cmp(arith::CmpIPredicate::slt, mul(tile, c(BN)),
+             toIndex(fn.getArgument(ArgKvLo)));
+}
+
+Value EmitterBase::andInWindow(ArrayRef<SpanRT> spans, Value valid,
+                               Value tile) {
+  Value before = beforeWindow(spans, tile);
+  if (!before)
+    return valid;
+  return andI(valid, xorI(before, ib.createOrFold<arith::ConstantIntOp>(
+                                      ib.getI1Type(), 1)));
+}
+
+Acc EmitterBase::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
+                               Acc init) {
+  SmallVector<SpanRT> spans = computeSpans(g, ph);
+  if (spans.empty())
+    return init;
+  if (deferPV())
+    return emitDeferredLoop(spans, init);
+  Value nBegin = spans.front().start;
+  Value nEnd = add(spans.back().start, spans.back().count);
 
   // ---- Prologue: K/V of the first iteration into buffer nBegin mod 2 (the
   // loop's stage of iteration n is n mod 2).
   Value tile0 = tileOf(spans, nBegin);
-  issueKV(tile0, ib.createOrFold<arith::RemUIOp>(nBegin, c(2)),
-          andInWindow(cmp(arith::CmpIPredicate::sgt, nEnd, nBegin), tile0));
+  issueKV(
+      tile0, ib.createOrFold<arith::RemUIOp>(nBegin, c(2)),
+      andInWindow(spans, cmp(arith::CmpIPredicate::sgt, nEnd, nBegin), tile0));
   tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
 
   SmallVector<Value> inits = {tile0};
@@ -798,114 +807,18 @@ Acc EmitterBase::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
     Value nextTile = tileOf(spans, minS(next, sub(nEnd, c(1))));
     Value stage = ib.createOrFold<arith::RemUIOp>(n, c(2));
     Value nextStage = ib.createOrFold<arith::RemUIOp>(next, c(2));
-    issueKV(nextTile, nextStage, andInWindow(hasNext, nextTile));
+    issueKV(nextTile, nextStage, andInWindow(spans, hasNext, nextTile));
     Value tok = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
     tgt.waitGroups(ib, ib.getLoc(), tok, 1);
     fenceCopies();
     gpu::BarrierOp::create(ib);
 
-    // S = Q K^T.
+    // S = Q K^T, P and O *= alpha, O += P V.
     SmallVector<Value> sRaw = computeS(stage);
-
-    // Masks: sequence end and causal diagonal by a run-time test per tile;
-    // the pattern predicate only in iterations of masked spans.
-    Value patternOn;
-    if (anyMasked) {
-      for (const SpanRT &sp : spans) {
-        if (!sp.span->masked)
-          continue;
-        // n >= nBegin and n < nEnd hold in the loop: the first span needs
-        // no lower test, the last no upper one.
-        Value in = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1);
-        if (&sp != &spans.front())
-          in = andI(in, cmp(arith::CmpIPredicate::sge, n, sp.start));
-        if (&sp != &spans.back())
-          in = andI(in,
-                    cmp(arith::CmpIPredicate::slt, n, add(sp.start, sp.count)));
-        patternOn = patternOn ? orI(patternOn, in) : in;
-      }
-    }
-
-    // Masks and online softmax for the thread's two rows. Returns P (the
-    // exponentials, S's layout), then alpha, the new m and the row sums of
-    // both rows. With a positive scale (every real use) the scale is folded
-    // as in FlashAttention-2: masks and row max work on the raw scores,
-    // m = scale_log2 * max, and p = 2^(s * scale_log2 - m) is one fma per
-    // element (no separate multiply). Otherwise (scale <= 0, where the max
-    // of scaled scores is not the scaled max) the scores are scaled first.
-    Value curOutside = beforeWindow(cur);
-    Value zero = cf(0.0), ninf = negInf();
-    auto softmax = [&](bool folded) -> SmallVector<Value> {
-      SmallVector<Value> s = sRaw;
-      if (!folded)
-        for (Value &v : s)
-          v = fmul(v, scaleLog2);
-      applyMasks(s, cur, patternOn, curOutside);
-      Value alpha[2], mNew[2], sum[2];
-      for (int64_t hr = 0; hr < 2; ++hr) {
-        Value mx = ninf;
-        for (int64_t nb = 0; nb < BN / 8; ++nb)
-          for (int64_t e = 0; e < 2; ++e)
-            mx = fmax(mx, s[nb * 4 + hr * 2 + e]);
-        mx = fmax(mx, shuffleXor(mx, 1));
-        mx = fmax(mx, shuffleXor(mx, 2));
-        if (folded)
-          mx = fmul(mx, scaleLog2);
-        mNew[hr] = fmax(acc.m[hr], mx);
-        Value isNinf = arith::CmpFOp::create(ib, arith::CmpFPredicate::OEQ,
-                                             mNew[hr], ninf);
-        Value mUse = sel(isNinf, zero, mNew[hr]);
-        alpha[hr] = exp2(fsub(acc.m[hr], mUse));
-        Value negM = arith::NegFOp::create(ib, mUse);
-        sum[hr] = zero;
-        for (int64_t nb = 0; nb < BN / 8; ++nb)
-          for (int64_t e = 0; e < 2; ++e) {
-            Value &v = s[nb * 4 + hr * 2 + e];
-            v = folded ? exp2(LLVM::FMAOp::create(ib, v, scaleLog2, negM))
-                       : exp2(fsub(v, mUse));
-            sum[hr] = fadd(sum[hr], v);
-          }
-      }
-      s.append({alpha[0], alpha[1], mNew[0], mNew[1], sum[0], sum[1]});
-      return s;
-    };
-    Value scaleNotPos =
-        arith::CmpFOp::create(ib, arith::CmpFPredicate::ULE, scaleLog2, zero);
-    SmallVector<Type> smTypes(sRaw.size() + 6, ib.getF32Type());
-    SmallVector<Value> sm = emitIf(
-        scaleNotPos, smTypes, [&]() { return softmax(false); },
-        [&]() { return softmax(true); });
-    size_t np = sRaw.size();
-    SmallVector<Value> s(sm.begin(), sm.begin() + np);
-    for (int64_t hr = 0; hr < 2; ++hr) {
-      acc.l[hr] = fadd(fmul(acc.l[hr], sm[np + hr]), sm[np + 4 + hr]);
-      acc.m[hr] = sm[np + 2 + hr];
-    }
-    // O *= alpha only when a row's max moved (alpha != 1): multiplying by
-    // exactly 1 is the identity, and after the first few key tiles the
-    // running max rarely changes, so most steps skip D/4 multiplies.
-    Value one = cf(1.0);
-    Value rescale = orI(
-        arith::CmpFOp::create(ib, arith::CmpFPredicate::UNE, sm[np], one),
-        arith::CmpFOp::create(ib, arith::CmpFPredicate::UNE, sm[np + 1], one));
-    SmallVector<Type> oTypes(acc.o.size(), ib.getF32Type());
-    SmallVector<Value> oIn = acc.o;
-    acc.o = emitIf(
-        rescale, oTypes,
-        [&]() -> SmallVector<Value> {
-          SmallVector<Value> out = oIn;
-          for (int64_t hr = 0; hr < 2; ++hr)
-            for (int64_t nb = 0; nb < D / 8; ++nb)
-              for (int64_t e = 0; e < 2; ++e) {
-                Value &o = out[nb * 4 + hr * 2 + e];
-                o = fmul(o, sm[np + hr]);
-              }
-          return out;
-        },
-        [&]() -> SmallVector<Value> { return oIn; });
-
-    // O += P V.
-    accumulatePV(acc, s, stage);
+    Value alpha[2];
+    SmallVector<Value> p = softmaxStep(spans, n, cur, sRaw, acc, alpha);
+    rescaleO(acc, alpha);
+    accumulatePV(acc, p, stage);
     gpu::BarrierOp::create(ib);
 
     SmallVector<Value> yields = {nextTile};
@@ -913,6 +826,194 @@ Acc EmitterBase::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
     scf::YieldOp::create(ib, yields);
   }
   return Acc::fromFlat(forOp.getResults().drop_front());
+}
+
+Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
+  // Iteration n: K of tile n + 1 and V of tile n are copied (K runs one
+  // tile ahead), S(n) = Q K(n)^T and O += P(n-1) V(n-1) are issued
+  // together, S is waited for, the softmax of n runs while P V is still on
+  // the tensor cores, then O is waited for and rescaled. P(n) is carried to
+  // the next iteration; the last one is drained after the loop. Buffers:
+  // K(n) and V(n) in stage n mod 2. In iteration n the copies write K stage
+  // n+1 (read by S(n-1), finished) and V stage n (read by P V(n-2),
+  // finished), while S(n) reads K stage n and P V(n-1) V stage n-1.
+  Value nBegin = spans.front().start;
+  Value nEnd = add(spans.back().start, spans.back().count);
+  Value one = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1);
+  Value no = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 0);
+
+  // ---- Prologue: K of the first tile, and V stage nBegin - 1 zero-filled,
+  // so that the first iteration's P V (P = 0, V = 0) adds exactly 0.
+  Value tile0 = tileOf(spans, nBegin);
+  issueRows(
+      true, false, tile0, ib.createOrFold<arith::RemUIOp>(nBegin, c(2)),
+      andInWindow(spans, cmp(arith::CmpIPredicate::sgt, nEnd, nBegin), tile0));
+  issueRows(false, true, tile0,
+            ib.createOrFold<arith::RemUIOp>(add(nBegin, c(1)), c(2)), no);
+  tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
+
+  SmallVector<Value> pZero(BN / 2, cf(0.0));
+  SmallVector<Value> pInit = packP(pZero);
+  SmallVector<Value> inits = {tile0};
+  llvm::append_range(inits, init.flat());
+  llvm::append_range(inits, pInit);
+  size_t nAcc = init.flat().size();
+  auto forOp = scf::ForOp::create(ib, nBegin, nEnd, c(1), inits);
+  {
+    OpBuilder::InsertionGuard guard(ib);
+    Block *body = forOp.getBody();
+    if (!body->empty())
+      body->back().erase();
+    ib.setInsertionPointToEnd(body);
+    Value n = forOp.getInductionVar();
+    ValueRange args = forOp.getRegionIterArgs();
+    Value cur = args[0];
+    Acc acc = Acc::fromFlat(args.slice(1, nAcc));
+    SmallVector<Value> pPrev(args.drop_front(1 + nAcc));
+
+    Value next = add(n, c(1));
+    Value hasNext = cmp(arith::CmpIPredicate::slt, next, nEnd);
+    Value nextTile = tileOf(spans, minS(next, sub(nEnd, c(1))));
+    Value stage = ib.createOrFold<arith::RemUIOp>(n, c(2));
+    Value nextStage = ib.createOrFold<arith::RemUIOp>(next, c(2));
+    issueRows(true, false, nextTile, nextStage,
+              andInWindow(spans, hasNext, nextTile));
+    issueRows(false, true, cur, stage, andInWindow(spans, one, cur));
+    Value tok = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
+    // The group before this one holds K(n) and V(n-1).
+    tgt.waitGroups(ib, ib.getLoc(), tok, 1);
+    fenceCopies();
+    gpu::BarrierOp::create(ib);
+
+    SmallVector<Value> sRaw = computeSWithPV(stage, acc.o, pPrev, nextStage);
+    Value alpha[2];
+    SmallVector<Value> p = softmaxStep(spans, n, cur, sRaw, acc, alpha);
+    acc.o = finishPV();
+    rescaleO(acc, alpha);
+    SmallVector<Value> pNext = packP(p);
+    gpu::BarrierOp::create(ib);
+
+    SmallVector<Value> yields = {nextTile};
+    llvm::append_range(yields, acc.flat());
+    llvm::append_range(yields, pNext);
+    scf::YieldOp::create(ib, yields);
+  }
+  ValueRange res = forOp.getResults();
+  Acc acc = Acc::fromFlat(res.slice(1, nAcc));
+  SmallVector<Value> pLast(res.drop_front(1 + nAcc));
+  // ---- Drain: P V of the last tile (V stage nEnd - 1, the last group).
+  // With an empty loop this is the prologue's P = 0 on zeros. The wait
+  // takes a token: an empty group's, which completes after all before it.
+  Value last = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
+  tgt.waitGroups(ib, ib.getLoc(), last, 0);
+  fenceCopies();
+  gpu::BarrierOp::create(ib);
+  drainPV(acc, pLast, ib.createOrFold<arith::RemUIOp>(add(nEnd, c(1)), c(2)));
+  // The next phase's prologue writes the buffers P V just read.
+  gpu::BarrierOp::create(ib);
+  return acc;
+}
+
+SmallVector<Value> EmitterBase::softmaxStep(ArrayRef<SpanRT> spans, Value n,
+                                            Value cur, ArrayRef<Value> sRaw,
+                                            Acc &acc, Value (&alpha)[2]) {
+  // Masks: sequence end and causal diagonal by a run-time test per tile;
+  // the pattern predicate only in iterations of masked spans.
+  Value patternOn;
+  for (const SpanRT &sp : spans) {
+    if (!sp.span->masked)
+      continue;
+    // n >= nBegin and n < nEnd hold in the loop: the first span needs
+    // no lower test, the last no upper one.
+    Value in = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1);
+    if (&sp != &spans.front())
+      in = andI(in, cmp(arith::CmpIPredicate::sge, n, sp.start));
+    if (&sp != &spans.back())
+      in = andI(in, cmp(arith::CmpIPredicate::slt, n, add(sp.start, sp.count)));
+    patternOn = patternOn ? orI(patternOn, in) : in;
+  }
+
+  // Masks and online softmax for the thread's two rows. Returns P (the
+  // exponentials, S's layout), then alpha, the new m and the row sums of
+  // both rows. With a positive scale (every real use) the scale is folded
+  // as in FlashAttention-2: masks and row max work on the raw scores,
+  // m = scale_log2 * max, and p = 2^(s * scale_log2 - m) is one fma per
+  // element (no separate multiply). Otherwise (scale <= 0, where the max
+  // of scaled scores is not the scaled max) the scores are scaled first.
+  Value curOutside = beforeWindow(spans, cur);
+  Value zero = cf(0.0), ninf = negInf();
+  auto softmax = [&](bool folded) -> SmallVector<Value> {
+    SmallVector<Value> s(sRaw.begin(), sRaw.end());
+    if (!folded)
+      for (Value &v : s)
+        v = fmul(v, scaleLog2);
+    applyMasks(s, cur, patternOn, curOutside);
+    Value alpha[2], mNew[2], sum[2];
+    for (int64_t hr = 0; hr < 2; ++hr) {
+      Value mx = ninf;
+      for (int64_t nb = 0; nb < BN / 8; ++nb)
+        for (int64_t e = 0; e < 2; ++e)
+          mx = fmax(mx, s[nb * 4 + hr * 2 + e]);
+      mx = fmax(mx, shuffleXor(mx, 1));
+      mx = fmax(mx, shuffleXor(mx, 2));
+      if (folded)
+        mx = fmul(mx, scaleLog2);
+      mNew[hr] = fmax(acc.m[hr], mx);
+      Value isNinf =
+          arith::CmpFOp::create(ib, arith::CmpFPredicate::OEQ, mNew[hr], ninf);
+      Value mUse = sel(isNinf, zero, mNew[hr]);
+      alpha[hr] = exp2(fsub(acc.m[hr], mUse));
+      Value negM = arith::NegFOp::create(ib, mUse);
+      sum[hr] = zero;
+      for (int64_t nb = 0; nb < BN / 8; ++nb)
+        for (int64_t e = 0; e < 2; ++e) {
+          Value &v = s[nb * 4 + hr * 2 + e];
+          v = folded ? exp2(LLVM::FMAOp::create(ib, v, scaleLog2, negM))
+                     : exp2(fsub(v, mUse));
+          sum[hr] = fadd(sum[hr], v);
+        }
+    }
+    s.append({alpha[0], alpha[1], mNew[0], mNew[1], sum[0], sum[1]});
+    return s;
+  };
+  Value scaleNotPos =
+      arith::CmpFOp::create(ib, arith::CmpFPredicate::ULE, scaleLog2, zero);
+  SmallVector<Type> smTypes(sRaw.size() + 6, ib.getF32Type());
+  SmallVector<Value> sm = emitIf(
+      scaleNotPos, smTypes, [&]() { return softmax(false); },
+      [&]() { return softmax(true); });
+  size_t np = sRaw.size();
+  for (int64_t hr = 0; hr < 2; ++hr) {
+    acc.l[hr] = fadd(fmul(acc.l[hr], sm[np + hr]), sm[np + 4 + hr]);
+    acc.m[hr] = sm[np + 2 + hr];
+    alpha[hr] = sm[np + hr];
+  }
+  return SmallVector<Value>(sm.begin(), sm.begin() + np);
+}
+
+void EmitterBase::rescaleO(Acc &acc, const Value (&alpha)[2]) {
+  // O *= alpha only when a row's max moved (alpha != 1): multiplying by
+  // exactly 1 is the identity, and after the first few key tiles the
+  // running max rarely changes, so most steps skip D/4 multiplies.
+  Value one = cf(1.0);
+  Value rescale =
+      orI(arith::CmpFOp::create(ib, arith::CmpFPredicate::UNE, alpha[0], one),
+          arith::CmpFOp::create(ib, arith::CmpFPredicate::UNE, alpha[1], one));
+  SmallVector<Type> oTypes(acc.o.size(), ib.getF32Type());
+  SmallVector<Value> oIn = acc.o;
+  acc.o = emitIf(
+      rescale, oTypes,
+      [&]() -> SmallVector<Value> {
+        SmallVector<Value> out = oIn;
+        for (int64_t hr = 0; hr < 2; ++hr)
+          for (int64_t nb = 0; nb < D / 8; ++nb)
+            for (int64_t e = 0; e < 2; ++e) {
+              Value &o = out[nb * 4 + hr * 2 + e];
+              o = fmul(o, alpha[hr]);
+            }
+        return out;
+      },
+      [&]() -> SmallVector<Value> { return oIn; });
 }
 
 void EmitterBase::epilogue(const Acc &accIn) {

@@ -154,6 +154,34 @@ protected:
   /// O += P V of the V tile in buffer `stage` (P in the layout of S).
   virtual void accumulatePV(Acc &acc, ArrayRef<Value> p, Value stage) = 0;
 
+  // ---- deferred O += PV (asynchronous MMA only) ----
+  // When deferPV() holds, key tile n's P V is issued in iteration n + 1
+  // together with S = Q K^T of tile n + 1, and the softmax of n + 1 runs
+  // while the tensor cores still work on it (FlashAttention-3's
+  // intra-warpgroup overlap). V then travels one tile behind K (issueRows).
+  virtual bool deferPV() { return false; }
+  /// P (the layout of S) as the registers the deferred P V reads; carried
+  /// through the loop.
+  virtual SmallVector<Value> packP(ArrayRef<Value> p) {
+    (void)p;
+    return {};
+  }
+  /// Issues S = Q K^T of K buffer `kStage`, then O += P V of the packed P
+  /// `pPrev` and V buffer `vStage`; waits for S only and returns it. The O
+  /// registers `o` belong to the MMA until finishPV().
+  virtual SmallVector<Value> computeSWithPV(Value kStage, ArrayRef<Value> o,
+                                            ArrayRef<Value> pPrev,
+                                            Value vStage) {
+    (void)kStage, (void)o, (void)pPrev, (void)vStage;
+    return {};
+  }
+  /// Waits for the P V of computeSWithPV and returns O.
+  virtual SmallVector<Value> finishPV() { return {}; }
+  /// O += P V of the packed P `pPrev` and V buffer `vStage`, waited for.
+  virtual void drainPV(Acc &acc, ArrayRef<Value> pPrev, Value vStage) {
+    (void)acc, (void)pPrev, (void)vStage;
+  }
+
   // ---- small arithmetic helpers (index unless said otherwise) ----
   Value c(int64_t v) { return ib.createOrFold<arith::ConstantIndexOp>(v); }
   Value c32(int64_t v) {
@@ -255,7 +283,25 @@ protected:
   /// Copies the K and V rows of key tile `tile` into buffer `stage`
   /// (zero-filled rows when !valid or past the sequence end); the caller
   /// commits the group.
-  void issueKV(Value tile, Value stage, Value valid);
+  void issueKV(Value tile, Value stage, Value valid) {
+    issueRows(true, true, tile, stage, valid);
+  }
+  /// issueKV for the K rows only, the V rows only, or both.
+  void issueRows(bool k, bool v, Value tile, Value stage, Value valid);
+  Acc emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init);
+  /// i1: key tile `tile` starts before the key window (only phases with a
+  /// Table span can visit one; null otherwise).
+  Value beforeWindow(ArrayRef<SpanRT> spans, Value tile);
+  /// `valid` and not beforeWindow(spans, tile).
+  Value andInWindow(ArrayRef<SpanRT> spans, Value valid, Value tile);
+  /// Masks and online softmax of S (`sRaw`, key tile `cur`, iteration
+  /// `n`): returns P in S's layout, updates acc.m and acc.l, and sets
+  /// `alpha` to the factors O must be scaled by.
+  SmallVector<Value> softmaxStep(ArrayRef<SpanRT> spans, Value n, Value cur,
+                                 ArrayRef<Value> sRaw, Acc &acc,
+                                 Value (&alpha)[2]);
+  /// O *= alpha, skipped at run time when both factors are 1.
+  void rescaleO(Acc &acc, const Value (&alpha)[2]);
   /// Masks S of key tile `tile`: sequence / window end, causal diagonal,
   /// the pattern predicate when `patternOn`, and the whole tile when
   /// `outside` (i1, table tiles before the window) is true.

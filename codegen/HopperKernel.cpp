@@ -47,6 +47,12 @@ std::string hopperKernelName(const KernelConfig &c) {
   return name;
 }
 
+bool hopperDefersPV(const KernelConfig &c) {
+  // At head dim 128 with 128-key tiles, S (64 f32), O (64 f32) and the
+  // carried P (32 b32) do not fit 255 registers: ptxas spills.
+  return !(c.headDim == 128 && c.blockN == 128);
+}
+
 int64_t hopperSharedBytes(const KernelConfig &c) {
   return (c.blockM + 2 * c.stages * c.blockN) * c.headDim * 2 + 1024;
 }
@@ -61,7 +67,10 @@ using detail::Acc;
 /// the async proxy before each barrier.
 class HopperEmitter final : public detail::EmitterBase {
 public:
-  using EmitterBase::EmitterBase;
+  HopperEmitter(ImplicitLocOpBuilder &ib, const s2::Pattern &p,
+                const s2::Schedule &s, const KernelConfig &cfg,
+                KernelTarget &tgt, bool deferPV)
+      : EmitterBase(ib, p, s, cfg, tgt), defer(deferPV) {}
 
 protected:
   void createSharedTiles(Value dsm, gpu::AddressSpaceAttr wg) override;
@@ -73,8 +82,28 @@ protected:
   // Q stays in shared memory: wgmma reads it there at every key tile.
   SmallVector<Value> computeS(Value stage) override;
   void accumulatePV(Acc &acc, ArrayRef<Value> p, Value stage) override;
+  bool deferPV() override { return defer; }
+  SmallVector<Value> packP(ArrayRef<Value> p) override;
+  SmallVector<Value> computeSWithPV(Value kStage, ArrayRef<Value> o,
+                                    ArrayRef<Value> pPrev,
+                                    Value vStage) override;
+  SmallVector<Value> finishPV() override;
+  void drainPV(Acc &acc, ArrayRef<Value> pPrev, Value vStage) override;
 
 private:
+  /// Issues the D/16 wgmmas of S = Q K^T (K buffer `stage`), after a
+  /// wgmma fence when `fence`, and commits them as one group; returns the
+  /// pending accumulator struct.
+  Value issueS(Value stage, bool fence);
+  /// The thread's f32 values of a pending accumulator struct of `n`
+  /// members, once waited for, through fenceRegs.
+  SmallVector<Value> readAcc(Value acc, int64_t n);
+  /// Issues the BN/16 wgmmas of O += P V (`o` the O registers, `pRegs` the
+  /// packed P, V buffer `stage`), after a wgmma fence when `fence`, and
+  /// commits them as one group; returns the pending O struct.
+  Value issuePV(ArrayRef<Value> o, ArrayRef<Value> pRegs, Value stage,
+                bool fence);
+
   /// Index of element (row, 8-element chunk) of a tile of `rows` rows in
   /// wgmma's 128-byte-swizzle layout: 64-column boxes (128-byte rows, one
   /// box at head dim 64, two at 128) one after the other, and in a box the
@@ -96,6 +125,11 @@ private:
   /// Descriptor bits (index values) of this warpgroup's Q rows, of K stage
   /// 0 and of V stage 0 (start address >> 4 included).
   Value qDesc, kDesc, vDesc;
+  bool defer;
+  /// Between computeSWithPV and finishPV: the pending O struct and the P
+  /// registers its wgmmas read.
+  Value pendingO;
+  SmallVector<Value> pendingP;
 };
 
 void HopperEmitter::createSharedTiles(Value dsm, gpu::AddressSpaceAttr wg) {
@@ -185,7 +219,7 @@ Value HopperEmitter::desc(Value base, int64_t bytes, Value extra16) {
   return ib.createOrFold<arith::IndexCastOp>(ib.getI64Type(), d);
 }
 
-SmallVector<Value> HopperEmitter::computeS(Value stage) {
+Value HopperEmitter::issueS(Value stage, bool fence) {
   // S (64 rows of this warpgroup x BN keys) = Q K^T: D/16 wgmma
   // m64nBNk16, both operands K-major in shared memory. Within a 128-byte
   // swizzled row, k-step kk starts (kk mod 4) x 32 bytes in; head dim 128
@@ -198,7 +232,8 @@ SmallVector<Value> HopperEmitter::computeS(Value stage) {
   Value acc = LLVM::UndefOp::create(ib, accTy);
   Value kStage = mul(stage, c(BN * D * 2 / 16));
   auto wgType = elemTy.isF16() ? NVVM::WGMMATypes::f16 : NVVM::WGMMATypes::bf16;
-  NVVM::WgmmaFenceAlignedOp::create(ib);
+  if (fence)
+    NVVM::WgmmaFenceAlignedOp::create(ib);
   for (int64_t kk = 0; kk < D / 16; ++kk) {
     int64_t box = kk / 4, within = (kk % 4) * 32;
     Value a = desc(qDesc, box * BM * 128 + within);
@@ -217,46 +252,61 @@ SmallVector<Value> HopperEmitter::computeS(Value stage) {
         NVVM::MMAIntOverflowAttr());
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(ib);
+  return acc;
+}
+
+SmallVector<Value> HopperEmitter::readAcc(Value acc, int64_t n) {
+  SmallVector<Value> v;
+  for (int64_t i = 0; i < n; ++i)
+    v.push_back(LLVM::ExtractValueOp::create(ib, acc, i));
+  return fenceRegs(v);
+}
+
+SmallVector<Value> HopperEmitter::computeS(Value stage) {
+  Value acc = issueS(stage, true);
   NVVM::WgmmaWaitGroupSyncOp::create(ib, 0);
   // The accumulator of m64nNk16 gives thread (warp w, group g, thread q)
   // rows 16w + g and 16w + g + 8, columns 8j + 2q, 8j + 2q + 1, as
   // d[4j..4j+3] = (g, 2q), (g, 2q+1), (g+8, 2q), (g+8, 2q+1): exactly the
   // mma.sync m16n8 C layout of n-block j that the masks and the softmax
   // expect.
-  SmallVector<Value> s;
-  for (int64_t i = 0; i < BN / 2; ++i)
-    s.push_back(LLVM::ExtractValueOp::create(ib, acc, i));
-  return fenceRegs(s);
+  return readAcc(acc, BN / 2);
 }
 
-void HopperEmitter::accumulatePV(Acc &acc, ArrayRef<Value> p, Value stage) {
-  // O (64 x D) += P (64 x BN, registers) V (BN x D, shared): BN/16 wgmma
-  // m64nDk16 with A from registers and B transposed (V is MN-major: d
-  // contiguous). The A register fragment of wgmma is mma.sync's m16n8k16
-  // A fragment per warp, so P's S-layout accumulators of n-blocks 2kk and
-  // 2kk+1 are the A operand of k-step kk (FlashAttention-2/3's trick).
-  // nvvm.wgmma.mma_async takes A from shared memory only, so this is
-  // inline PTX (what that op lowers to, with a register A).
-  MLIRContext *ctx = ib.getContext();
-  Type i32 = ib.getI32Type(), f32 = ib.getF32Type();
+SmallVector<Value> HopperEmitter::packP(ArrayRef<Value> p) {
+  // The A register fragment of wgmma is mma.sync's m16n8k16 A fragment per
+  // warp, so P's S-layout accumulators of n-blocks 2kk and 2kk+1 are the A
+  // operand of k-step kk (FlashAttention-2/3's trick): 4 x b32 (two
+  // bf16/f16 each) per k-step.
+  Type i32 = ib.getI32Type();
   auto v1i32 = VectorType::get({1}, i32);
   auto toI32Reg = [&](Value v) -> Value {
     Value cast = vector::BitCastOp::create(ib, v1i32, v);
     return vector::ExtractOp::create(ib, cast, ArrayRef<int64_t>{0});
   };
-  SmallVector<Value> regs(acc.o.begin(), acc.o.end());
+  SmallVector<Value> regs;
   for (int64_t kk = 0; kk < BN / 16; ++kk)
     for (int64_t x = 0; x < 4; ++x) {
       int64_t nb = 2 * kk + x / 2, e = (x % 2) * 2;
       regs.push_back(toI32Reg(packPair(p[nb * 4 + e], p[nb * 4 + e + 1])));
     }
-  regs = fenceRegs(regs);
+  return regs;
+}
+
+Value HopperEmitter::issuePV(ArrayRef<Value> oRegs, ArrayRef<Value> pRegs,
+                             Value stage, bool fence) {
+  // O (64 x D) += P (64 x BN, registers) V (BN x D, shared): BN/16 wgmma
+  // m64nDk16 with A from registers and B transposed (V is MN-major: d
+  // contiguous). nvvm.wgmma.mma_async takes A from shared memory only, so
+  // this is inline PTX (what that op lowers to, with a register A).
+  MLIRContext *ctx = ib.getContext();
+  Type f32 = ib.getF32Type();
   int64_t nO = D / 2;
   auto accTy =
       LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(nO, f32));
   Value o = LLVM::UndefOp::create(ib, accTy);
   for (int64_t i = 0; i < nO; ++i)
-    o = LLVM::InsertValueOp::create(ib, o, regs[i], ArrayRef<int64_t>{i});
+    o = LLVM::InsertValueOp::create(ib, o, oRegs[i], ArrayRef<int64_t>{i});
 
   const char *ty = elemTy.isF16() ? "f16" : "bf16";
   std::string text = "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
@@ -276,14 +326,15 @@ void HopperEmitter::accumulatePV(Acc &acc, ArrayRef<Value> p, Value stage) {
   cons += ",r,r,r,r,l";
 
   Value vStage = mul(stage, c(BN * D * 2 / 16));
-  NVVM::WgmmaFenceAlignedOp::create(ib);
+  if (fence)
+    NVVM::WgmmaFenceAlignedOp::create(ib);
   for (int64_t kk = 0; kk < BN / 16; ++kk) {
     // Keys [16kk, 16kk + 16): two 8-row groups of 1024 bytes.
     SmallVector<Value> ops;
     for (int64_t i = 0; i < nO; ++i)
       ops.push_back(LLVM::ExtractValueOp::create(ib, o, i));
     for (int64_t x = 0; x < 4; ++x)
-      ops.push_back(regs[nO + kk * 4 + x]);
+      ops.push_back(pRegs[kk * 4 + x]);
     ops.push_back(desc(vDesc, kk * 16 * 128, vStage));
     o = LLVM::InlineAsmOp::create(
             ib, accTy, ops, ib.getStringAttr(text), ib.getStringAttr(cons),
@@ -293,11 +344,56 @@ void HopperEmitter::accumulatePV(Acc &acc, ArrayRef<Value> p, Value stage) {
             .getResult(0);
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(ib);
+  return o;
+}
+
+void HopperEmitter::accumulatePV(Acc &acc, ArrayRef<Value> p, Value stage) {
+  drainPV(acc, packP(p), stage);
+}
+
+void HopperEmitter::drainPV(Acc &acc, ArrayRef<Value> pRegs, Value stage) {
+  // The O and P registers pass through fenceRegs before the wgmma fence,
+  // so that their definitions stay above it.
+  SmallVector<Value> regs(acc.o.begin(), acc.o.end());
+  llvm::append_range(regs, pRegs);
+  regs = fenceRegs(regs);
+  int64_t nO = D / 2;
+  Value o = issuePV(ArrayRef<Value>(regs).take_front(nO),
+                    ArrayRef<Value>(regs).drop_front(nO), stage, true);
   NVVM::WgmmaWaitGroupSyncOp::create(ib, 0);
-  SmallVector<Value> out;
+  acc.o = readAcc(o, nO);
+}
+
+SmallVector<Value> HopperEmitter::computeSWithPV(Value kStage,
+                                                 ArrayRef<Value> oIn,
+                                                 ArrayRef<Value> pPrev,
+                                                 Value vStage) {
+  // Two groups behind one fence: S(n), then P(n-1) V(n-1). Waiting until
+  // one group is pending returns S while P V may still run.
+  SmallVector<Value> regs(oIn.begin(), oIn.end());
+  llvm::append_range(regs, pPrev);
+  regs = fenceRegs(regs);
+  int64_t nO = D / 2;
+  Value sAcc = issueS(kStage, true);
+  pendingP.assign(regs.begin() + nO, regs.end());
+  pendingO =
+      issuePV(ArrayRef<Value>(regs).take_front(nO), pendingP, vStage, false);
+  NVVM::WgmmaWaitGroupSyncOp::create(ib, 1);
+  return readAcc(sAcc, BN / 2);
+}
+
+SmallVector<Value> HopperEmitter::finishPV() {
+  // The P registers are read by the MMA until this wait: they pass through
+  // fenceRegs after it, so that they stay live (and unchanged) until then.
+  NVVM::WgmmaWaitGroupSyncOp::create(ib, 0);
+  int64_t nO = D / 2;
+  SmallVector<Value> v;
   for (int64_t i = 0; i < nO; ++i)
-    out.push_back(LLVM::ExtractValueOp::create(ib, o, i));
-  acc.o = fenceRegs(out);
+    v.push_back(LLVM::ExtractValueOp::create(ib, pendingO, i));
+  llvm::append_range(v, pendingP);
+  v = fenceRegs(v);
+  v.resize(nO);
+  return v;
 }
 
 } // namespace
@@ -342,7 +438,8 @@ static LogicalResult checkHopperSupported(Location loc, const s2::Pattern &p,
 FailureOr<KernelInfo> buildHopperForwardKernel(ModuleOp module,
                                                const s2::Pattern &pattern,
                                                const s2::Schedule &schedule,
-                                               const KernelConfig &config) {
+                                               const KernelConfig &config,
+                                               bool deferPV) {
   Location loc = module.getLoc();
   if (failed(checkHopperSupported(loc, pattern, schedule, config)))
     return failure();
@@ -357,7 +454,9 @@ FailureOr<KernelInfo> buildHopperForwardKernel(ModuleOp module,
         // The cp.async / group instructions are the mma.sync target's.
         std::unique_ptr<KernelTarget> target =
             createMmaSyncTarget(config.dtype);
-        HopperEmitter(ib, pattern, schedule, config, *target).emit(fn);
+        HopperEmitter(ib, pattern, schedule, config, *target,
+                      deferPV && hopperDefersPV(config))
+            .emit(fn);
       });
 }
 
@@ -366,11 +465,30 @@ std::optional<MmaKind> parseMmaKind(llvm::StringRef name) {
     return MmaKind::Sync;
   if (name == "wgmma")
     return MmaKind::Wgmma;
+  if (name == "wgmma-serial")
+    return MmaKind::WgmmaSerial;
   return std::nullopt;
 }
 
 const char *mmaKindName(MmaKind kind) {
-  return kind == MmaKind::Wgmma ? "wgmma" : "sync";
+  switch (kind) {
+  case MmaKind::Wgmma:
+    return "wgmma";
+  case MmaKind::WgmmaSerial:
+    return "wgmma-serial";
+  case MmaKind::Sync:
+    break;
+  }
+  return "sync";
+}
+
+FailureOr<KernelInfo> buildWgmmaForwardKernel(ModuleOp module,
+                                              const s2::Pattern &pattern,
+                                              const s2::Schedule &schedule,
+                                              const KernelConfig &config,
+                                              MmaKind mma) {
+  return buildHopperForwardKernel(module, pattern, schedule, config,
+                                  mma != MmaKind::WgmmaSerial);
 }
 
 FailureOr<KernelInfo> buildForwardKernelWith(ModuleOp module,
@@ -378,8 +496,8 @@ FailureOr<KernelInfo> buildForwardKernelWith(ModuleOp module,
                                              const s2::Schedule &schedule,
                                              const KernelConfig &config,
                                              MmaKind mma) {
-  if (mma == MmaKind::Wgmma && config.target == KernelConfig::Target::Sm90a)
-    return buildHopperForwardKernel(module, pattern, schedule, config);
+  if (mma != MmaKind::Sync && config.target == KernelConfig::Target::Sm90a)
+    return buildWgmmaForwardKernel(module, pattern, schedule, config, mma);
   return buildForwardKernel(module, pattern, schedule, config);
 }
 

@@ -39,24 +39,41 @@ int64_t hopperSharedBytes(const KernelConfig &config);
 /// (one warpgroup) or 128 (two), numWarps = blockM / 16, blockN 64 or 128,
 /// head dim 64 or 128, bf16 or f16, 2 stages; anything else is reported
 /// through MLIR diagnostics at the module's location and yields failure.
+///
+/// With `deferPV` (the default), key tile n's O += PV is issued together
+/// with tile n + 1's S = QK^T and the softmax of n + 1 overlaps it
+/// (docs/kernels.md, "Overlapped P V") wherever hopperDefersPV(config);
+/// otherwise every tile runs S, softmax and P V one after another.
 mlir::FailureOr<KernelInfo>
 buildHopperForwardKernel(mlir::ModuleOp module, const s2::Pattern &pattern,
                          const s2::Schedule &schedule,
-                         const KernelConfig &config);
+                         const KernelConfig &config, bool deferPV = true);
+
+/// Whether the overlapped P V fits the configuration's registers (not at
+/// head dim 128 with block_n 128).
+bool hopperDefersPV(const KernelConfig &config);
 
 /// Which tensor-core instructions the sm_90a forward kernels use: mma.sync
-/// (buildForwardKernel) or warpgroup MMA (buildHopperForwardKernel). sm_80
-/// kernels always use mma.sync.
-enum class MmaKind { Sync, Wgmma };
+/// (buildForwardKernel) or warpgroup MMA (buildHopperForwardKernel), with
+/// P V overlapped (Wgmma) or not (WgmmaSerial). sm_80 kernels always use
+/// mma.sync.
+enum class MmaKind { Sync, Wgmma, WgmmaSerial };
 
-/// The kind a name spells ("sync", "wgmma"), or nothing.
+/// The kind a name spells ("sync", "wgmma", "wgmma-serial"), or nothing.
 std::optional<MmaKind> parseMmaKind(llvm::StringRef name);
 
-/// Printable name of a kind ("sync", "wgmma").
+/// Printable name of a kind ("sync", "wgmma", "wgmma-serial").
 const char *mmaKindName(MmaKind kind);
 
-/// buildHopperForwardKernel when `mma` is Wgmma and the target is sm_90a,
-/// buildForwardKernel otherwise.
+/// The wgmma kernel (buildHopperForwardKernel) for any kind but Sync, with
+/// the kind's P V schedule; reports non-sm_90a targets as errors.
+mlir::FailureOr<KernelInfo>
+buildWgmmaForwardKernel(mlir::ModuleOp module, const s2::Pattern &pattern,
+                        const s2::Schedule &schedule,
+                        const KernelConfig &config, MmaKind mma);
+
+/// buildHopperForwardKernel when `mma` is a wgmma kind and the target is
+/// sm_90a, buildForwardKernel otherwise.
 mlir::FailureOr<KernelInfo> buildForwardKernelWith(mlir::ModuleOp module,
                                                    const s2::Pattern &pattern,
                                                    const s2::Schedule &schedule,

@@ -64,8 +64,9 @@ def ConvertS2ToGPU : Pass<"convert-s2-to-gpu", "::mlir::ModuleOp"> {
     Option<"dtype", "dtype", "std::string", /*default=*/"\"\"",
            "bf16 or f16 (empty: the pattern's dtype, else bf16)">,
     Option<"mma", "mma", "std::string", /*default=*/"\"sync\"",
-           "sync (mma.sync) or wgmma (Hopper warpgroup MMA, "
-           "codegen/HopperKernel.h; target sm_90a only)">,
+           "sync (mma.sync), wgmma (Hopper warpgroup MMA with P V "
+           "overlapped, codegen/HopperKernel.h; target sm_90a only) or "
+           "wgmma-serial (wgmma without the overlap)">,
     Option<"headDim", "head-dim", "int64_t", /*default=*/"0",
            "64 or 128 (0: the pattern's head_dim, else 128)">,
   ];

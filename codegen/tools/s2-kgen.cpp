@@ -66,7 +66,7 @@ static cl::opt<std::string> kernelKind("kernel",
                                        cl::init("forward"));
 static cl::opt<std::string>
     mmaKind("mma",
-            cl::desc("sync|wgmma: the forward kernel's MMA "
+            cl::desc("sync|wgmma|wgmma-serial: the forward kernel's MMA "
                      "instructions (wgmma: sm_90a only)"),
             cl::init("sync"));
 static cl::opt<bool> timeIt("time", cl::desc("print build/lower times"));
@@ -149,16 +149,16 @@ int main(int argc, char **argv) {
   std::optional<s2c::MmaKind> mma = s2c::parseMmaKind(mmaKind);
   if (!mma) {
     llvm::errs() << "error: unknown mma kind '" << mmaKind
-                 << "'; expected sync or wgmma\n";
+                 << "'; expected sync, wgmma or wgmma-serial\n";
     return 1;
   }
   mlir::FailureOr<s2c::KernelInfo> info =
       kernelKind == "merge" ? s2c::buildMergeKernel(*module, cfg)
       : kernelKind == "copy"
           ? s2c::buildCopyKernel(*module, cfg.target)
-          : (*mma == s2c::MmaKind::Wgmma
-                 ? s2c::buildHopperForwardKernel(*module, pattern, schedule,
-                                                 cfg)
+          : (*mma != s2c::MmaKind::Sync
+                 ? s2c::buildWgmmaForwardKernel(*module, pattern, schedule, cfg,
+                                                *mma)
                  : s2c::buildForwardKernel(*module, pattern, schedule, cfg));
   if (mlir::failed(info))
     return 1;

@@ -175,7 +175,7 @@ static LogicalResult checkVariants(mlir::Location loc,
                                       "'; supported: bf16, f16");
   if (!opts.mma.empty() && !parseMmaKind(opts.mma))
     return mlir::emitError(loc, "unknown mma kind '" + opts.mma +
-                                    "'; supported: sync, wgmma");
+                                    "'; supported: sync, wgmma, wgmma-serial");
   for (int64_t h : opts.headDims)
     if (h != 64 && h != 128)
       return mlir::emitError(loc, "unsupported head dim " + llvm::Twine(h) +

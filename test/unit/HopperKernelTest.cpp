@@ -36,13 +36,13 @@ struct Built {
 };
 
 void build(Built &b, const s2::Pattern &p, const s2::Schedule &s,
-           const KernelConfig &cfg) {
+           const KernelConfig &cfg, bool deferPV = true) {
   mlir::ScopedDiagnosticHandler handler(&b.ctx, [&](mlir::Diagnostic &d) {
     b.diag += d.str();
     return mlir::success();
   });
   b.module = mlir::ModuleOp::create(mlir::UnknownLoc::get(&b.ctx));
-  b.info = buildHopperForwardKernel(*b.module, p, s, cfg);
+  b.info = buildHopperForwardKernel(*b.module, p, s, cfg, deferPV);
 }
 
 KernelConfig config(int64_t d, s2::DType dt, int64_t bm = 64, int64_t bn = 64) {
@@ -56,18 +56,25 @@ KernelConfig config(int64_t d, s2::DType dt, int64_t bm = 64, int64_t bn = 64) {
   return c;
 }
 
-/// wgmma operations in the kernel: S = QK^T (nvvm.wgmma.mma_async) and
-/// O += PV (inline PTX with a register A operand).
-std::pair<int, int> countWgmma(mlir::ModuleOp m) {
-  int s = 0, pv = 0;
+/// wgmma operations in the kernel: S = QK^T (nvvm.wgmma.mma_async), O +=
+/// PV (inline PTX with a register A operand), and the waits that leave one
+/// group pending (the deferred P V's).
+struct WgmmaCounts {
+  int s = 0, pv = 0, waitOne = 0;
+};
+WgmmaCounts countWgmma(mlir::ModuleOp m) {
+  WgmmaCounts n;
   m.walk([&](mlir::Operation *op) {
     if (mlir::isa<mlir::NVVM::WgmmaMmaAsyncOp>(op))
-      ++s;
+      ++n.s;
     if (auto a = mlir::dyn_cast<mlir::LLVM::InlineAsmOp>(op))
       if (a.getAsmString().contains("wgmma.mma_async"))
-        ++pv;
+        ++n.pv;
+    if (auto w = mlir::dyn_cast<mlir::NVVM::WgmmaWaitGroupSyncOp>(op))
+      if (w.getGroup() == 1)
+        ++n.waitOne;
   });
-  return {s, pv};
+  return n;
 }
 
 } // namespace
@@ -75,33 +82,38 @@ std::pair<int, int> countWgmma(mlir::ModuleOp m) {
 TEST(HopperKernel, BuildsEveryPreset) {
   for (const char *name : {"causal", "dense", "s2", "s2dense", "table"})
     for (int64_t d : {64, 128})
-      for (s2::DType dt : {s2::DType::BF16, s2::DType::F16}) {
-        presets::Params q;
-        s2::Pattern p;
-        s2::Schedule s;
-        ASSERT_TRUE(presets::build(name, q, p, s));
-        Built b;
-        build(b, p, s, config(d, dt));
-        ASSERT_TRUE(mlir::succeeded(b.info)) << name << ": " << b.diag;
-        EXPECT_TRUE(mlir::succeeded(mlir::verify(*b.module))) << name;
-        EXPECT_EQ(b.info->threads, 128);
-        EXPECT_EQ(b.info->sharedBytes, (64 + 4 * 64) * d * 2 + 1024);
-        EXPECT_EQ(b.info->name, hopperKernelName(config(d, dt)));
-        int funcs = 0;
-        b.module->walk([&](mlir::gpu::GPUFuncOp f) {
-          ++funcs;
-          EXPECT_EQ(f.getNumArguments(), 29u);
-          EXPECT_EQ(f.getName(), b.info->name);
-          EXPECT_TRUE(f.isKernel());
-        });
-        EXPECT_EQ(funcs, 1);
-        // One loop per (group, phase): D/16 S steps and BN/16 PV steps each.
-        auto [sCount, pvCount] = countWgmma(*b.module);
-        EXPECT_GT(sCount, 0) << name;
-        EXPECT_EQ(sCount % (d / 16), 0) << name;
-        EXPECT_EQ(sCount / (d / 16), pvCount / 4) << name;
-        EXPECT_EQ(pvCount % 4, 0) << name;
-      }
+      for (s2::DType dt : {s2::DType::BF16, s2::DType::F16})
+        for (bool defer : {true, false}) {
+          presets::Params q;
+          s2::Pattern p;
+          s2::Schedule s;
+          ASSERT_TRUE(presets::build(name, q, p, s));
+          Built b;
+          build(b, p, s, config(d, dt), defer);
+          ASSERT_TRUE(mlir::succeeded(b.info)) << name << ": " << b.diag;
+          EXPECT_TRUE(mlir::succeeded(mlir::verify(*b.module))) << name;
+          EXPECT_EQ(b.info->threads, 128);
+          EXPECT_EQ(b.info->sharedBytes, (64 + 4 * 64) * d * 2 + 1024);
+          EXPECT_EQ(b.info->name, hopperKernelName(config(d, dt)));
+          int funcs = 0;
+          b.module->walk([&](mlir::gpu::GPUFuncOp f) {
+            ++funcs;
+            EXPECT_EQ(f.getNumArguments(), 29u);
+            EXPECT_EQ(f.getName(), b.info->name);
+            EXPECT_TRUE(f.isKernel());
+          });
+          EXPECT_EQ(funcs, 1);
+          // One loop per (group, phase): D/16 S steps and BN/16 PV steps
+          // each; deferred, P V also once more after the loop (the last
+          // tile's), and one wait that leaves P V pending per loop.
+          WgmmaCounts n = countWgmma(*b.module);
+          int loops = n.s / int(d / 16);
+          EXPECT_GT(n.s, 0) << name;
+          EXPECT_EQ(n.s % (d / 16), 0) << name;
+          EXPECT_EQ(n.pv % 4, 0) << name;
+          EXPECT_EQ(n.pv / 4, defer ? 2 * loops : loops) << name;
+          EXPECT_EQ(n.waitOne, defer ? loops : 0) << name;
+        }
 }
 
 TEST(HopperKernel, BuildsScheduleBuilderOutput) {
@@ -155,26 +167,32 @@ TEST(HopperKernel, UnsupportedSettingsFail) {
 TEST(HopperKernel, MmaKindDispatch) {
   EXPECT_EQ(parseMmaKind("sync"), MmaKind::Sync);
   EXPECT_EQ(parseMmaKind("wgmma"), MmaKind::Wgmma);
+  EXPECT_EQ(parseMmaKind("wgmma-serial"), MmaKind::WgmmaSerial);
   EXPECT_FALSE(parseMmaKind("tma").has_value());
   EXPECT_STREQ(mmaKindName(MmaKind::Wgmma), "wgmma");
+  EXPECT_STREQ(mmaKindName(MmaKind::WgmmaSerial), "wgmma-serial");
   EXPECT_STREQ(mmaKindName(MmaKind::Sync), "sync");
   presets::Params q;
   s2::Pattern p;
   s2::Schedule s;
   ASSERT_TRUE(presets::build("s2", q, p, s));
-  for (KernelConfig::Target t :
-       {KernelConfig::Target::Sm80, KernelConfig::Target::Sm90a}) {
-    mlir::MLIRContext ctx;
-    auto module = mlir::ModuleOp::create(mlir::UnknownLoc::get(&ctx));
-    KernelConfig c = config(64, s2::DType::BF16);
-    c.target = t;
-    mlir::FailureOr<KernelInfo> info =
-        buildForwardKernelWith(module, p, s, c, MmaKind::Wgmma);
-    ASSERT_TRUE(mlir::succeeded(info));
-    EXPECT_EQ(info->name, t == KernelConfig::Target::Sm90a ? hopperKernelName(c)
-                                                           : kernelName(c));
-    module->erase();
-  }
+  for (MmaKind kind : {MmaKind::Wgmma, MmaKind::WgmmaSerial})
+    for (KernelConfig::Target t :
+         {KernelConfig::Target::Sm80, KernelConfig::Target::Sm90a}) {
+      mlir::MLIRContext ctx;
+      auto module = mlir::ModuleOp::create(mlir::UnknownLoc::get(&ctx));
+      KernelConfig c = config(64, s2::DType::BF16);
+      c.target = t;
+      mlir::FailureOr<KernelInfo> info =
+          buildForwardKernelWith(module, p, s, c, kind);
+      ASSERT_TRUE(mlir::succeeded(info));
+      bool hopper = t == KernelConfig::Target::Sm90a;
+      EXPECT_EQ(info->name, hopper ? hopperKernelName(c) : kernelName(c));
+      // Only the default kind defers P V (waits leaving one group pending).
+      EXPECT_EQ(countWgmma(module).waitOne > 0,
+                hopper && kind == MmaKind::Wgmma);
+      module->erase();
+    }
 }
 
 TEST(HopperKernel, PtxAssembles) {
@@ -182,26 +200,27 @@ TEST(HopperKernel, PtxAssembles) {
   s2::Pattern p;
   s2::Schedule s;
   ASSERT_TRUE(presets::build("s2", q, p, s));
-  for (int64_t d : {64, 128}) {
-    Built b;
-    build(b, p, s, config(d, s2::DType::BF16));
-    ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
-    mlir::FailureOr<std::string> ptx =
-        lowerToPTX(*b.module, KernelConfig::Target::Sm90a);
-    ASSERT_TRUE(mlir::succeeded(ptx));
-    EXPECT_NE(ptx->find(".target sm_90a"), std::string::npos);
-    EXPECT_NE(ptx->find("wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16"),
-              std::string::npos);
-    EXPECT_NE(ptx->find("wgmma.mma_async.sync.aligned.m64n" +
-                        std::to_string(d) + "k16.f32.bf16.bf16"),
-              std::string::npos);
-    EXPECT_NE(ptx->find("fence.proxy.async.shared::cta"), std::string::npos);
-    EXPECT_EQ(ptx->find("ldmatrix"), std::string::npos);
-    if (findPtxas().empty())
-      continue;
-    std::string error;
-    mlir::FailureOr<std::vector<char>> cubin =
-        assembleCubin(*ptx, KernelConfig::Target::Sm90a, error);
-    EXPECT_TRUE(mlir::succeeded(cubin)) << error;
-  }
+  for (int64_t d : {64, 128})
+    for (bool defer : {true, false}) {
+      Built b;
+      build(b, p, s, config(d, s2::DType::BF16), defer);
+      ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
+      mlir::FailureOr<std::string> ptx =
+          lowerToPTX(*b.module, KernelConfig::Target::Sm90a);
+      ASSERT_TRUE(mlir::succeeded(ptx));
+      EXPECT_NE(ptx->find(".target sm_90a"), std::string::npos);
+      EXPECT_NE(ptx->find("wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16"),
+                std::string::npos);
+      EXPECT_NE(ptx->find("wgmma.mma_async.sync.aligned.m64n" +
+                          std::to_string(d) + "k16.f32.bf16.bf16"),
+                std::string::npos);
+      EXPECT_NE(ptx->find("fence.proxy.async.shared::cta"), std::string::npos);
+      EXPECT_EQ(ptx->find("ldmatrix"), std::string::npos);
+      if (findPtxas().empty())
+        continue;
+      std::string error;
+      mlir::FailureOr<std::vector<char>> cubin =
+          assembleCubin(*ptx, KernelConfig::Target::Sm90a, error);
+      EXPECT_TRUE(mlir::succeeded(cubin)) << error;
+    }
 }

@@ -147,8 +147,10 @@ int main(int argc, char **argv) {
                       "Longest key length table-backed schedules support");
   compile->add_option("--mma", options.mma,
                       "Forward kernel MMA: wgmma (Hopper warpgroup MMA, "
-                      "sm_90a only) or sync (mma.sync); default: wgmma for "
-                      "sm_90a, sync for sm_80");
+                      "P V overlapped with the softmax; sm_90a only), "
+                      "wgmma-serial (the same without the overlap) or sync "
+                      "(mma.sync); default: wgmma for sm_90a, sync for "
+                      "sm_80");
   compile->add_flag("--no-cubin", noCubin,
                     "Bundle PTX only, even when ptxas is installed");
 
