@@ -49,8 +49,8 @@ buildHopperForwardKernel(mlir::ModuleOp module, const s2::Pattern &pattern,
                          const s2::Schedule &schedule,
                          const KernelConfig &config, bool deferPV = true);
 
-/// Whether the overlapped P V fits the configuration's registers (not at
-/// head dim 128 with block_n 128).
+/// Whether the configuration gets the overlapped P V: head dim 128 with
+/// block_n 64 (elsewhere it costs occupancy or spills).
 bool hopperDefersPV(const KernelConfig &config);
 
 /// Which tensor-core instructions the sm_90a forward kernels use: mma.sync

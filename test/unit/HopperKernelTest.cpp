@@ -111,8 +111,9 @@ TEST(HopperKernel, BuildsEveryPreset) {
           EXPECT_GT(n.s, 0) << name;
           EXPECT_EQ(n.s % (d / 16), 0) << name;
           EXPECT_EQ(n.pv % 4, 0) << name;
-          EXPECT_EQ(n.pv / 4, defer ? 2 * loops : loops) << name;
-          EXPECT_EQ(n.waitOne, defer ? loops : 0) << name;
+          bool deferred = defer && hopperDefersPV(config(d, dt));
+          EXPECT_EQ(n.pv / 4, deferred ? 2 * loops : loops) << name;
+          EXPECT_EQ(n.waitOne, deferred ? loops : 0) << name;
         }
 }
 
@@ -181,18 +182,27 @@ TEST(HopperKernel, MmaKindDispatch) {
          {KernelConfig::Target::Sm80, KernelConfig::Target::Sm90a}) {
       mlir::MLIRContext ctx;
       auto module = mlir::ModuleOp::create(mlir::UnknownLoc::get(&ctx));
-      KernelConfig c = config(64, s2::DType::BF16);
+      KernelConfig c = config(128, s2::DType::BF16);
       c.target = t;
       mlir::FailureOr<KernelInfo> info =
           buildForwardKernelWith(module, p, s, c, kind);
       ASSERT_TRUE(mlir::succeeded(info));
       bool hopper = t == KernelConfig::Target::Sm90a;
       EXPECT_EQ(info->name, hopper ? hopperKernelName(c) : kernelName(c));
-      // Only the default kind defers P V (waits leaving one group pending).
+      // Only the default kind defers P V (waits leaving one group pending),
+      // at head dim 128 with 64-key tiles only.
       EXPECT_EQ(countWgmma(module).waitOne > 0,
                 hopper && kind == MmaKind::Wgmma);
       module->erase();
     }
+}
+
+TEST(HopperKernel, DefersPVWhereItPays) {
+  EXPECT_TRUE(hopperDefersPV(config(128, s2::DType::BF16)));
+  EXPECT_TRUE(hopperDefersPV(config(128, s2::DType::F16, 128, 64)));
+  EXPECT_FALSE(hopperDefersPV(config(64, s2::DType::BF16)));
+  EXPECT_FALSE(hopperDefersPV(config(128, s2::DType::BF16, 64, 128)));
+  EXPECT_FALSE(hopperDefersPV(config(128, s2::DType::BF16, 128, 128)));
 }
 
 TEST(HopperKernel, PtxAssembles) {
