@@ -834,9 +834,11 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
   // together, S is waited for, the softmax of n runs while P V is still on
   // the tensor cores, then O is waited for and rescaled. P(n) is carried to
   // the next iteration; the last one is drained after the loop. Buffers:
-  // K(n) and V(n) in stage n mod 2. In iteration n the copies write K stage
-  // n+1 (read by S(n-1), finished) and V stage n (read by P V(n-2),
-  // finished), while S(n) reads K stage n and P V(n-1) V stage n-1.
+  // K(n) and V(n) in stage n mod 2. One barrier an iteration: it publishes
+  // the copies that landed (K(n), V(n-1)) and is passed only once every
+  // warp has finished iteration n-1, so the copies issued after it may
+  // write K stage n+1 (read by S(n-1)) and V stage n (read by P V(n-2)),
+  // while S(n) reads K stage n and P V(n-1) V stage n-1.
   Value nBegin = spans.front().start;
   Value nEnd = add(spans.back().start, spans.back().count);
   Value one = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1);
@@ -871,6 +873,12 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
     Acc acc = Acc::fromFlat(args.slice(1, nAcc));
     SmallVector<Value> pPrev(args.drop_front(1 + nAcc));
 
+    // The last group (issued one iteration ago) holds K(n) and V(n-1). The
+    // wait takes a token: an empty group's, which completes after it.
+    Value landed = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
+    tgt.waitGroups(ib, ib.getLoc(), landed, 0);
+    fenceCopies();
+    gpu::BarrierOp::create(ib);
     Value next = add(n, c(1));
     Value hasNext = cmp(arith::CmpIPredicate::slt, next, nEnd);
     Value nextTile = tileOf(spans, minS(next, sub(nEnd, c(1))));
@@ -879,11 +887,7 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
     issueRows(true, false, nextTile, nextStage,
               andInWindow(spans, hasNext, nextTile));
     issueRows(false, true, cur, stage, andInWindow(spans, one, cur));
-    Value tok = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
-    // The group before this one holds K(n) and V(n-1).
-    tgt.waitGroups(ib, ib.getLoc(), tok, 1);
-    fenceCopies();
-    gpu::BarrierOp::create(ib);
+    tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
 
     SmallVector<Value> sRaw = computeSWithPV(stage, acc.o, pPrev, nextStage);
     Value alpha[2];
@@ -891,7 +895,6 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
     acc.o = finishPV();
     rescaleO(acc, alpha);
     SmallVector<Value> pNext = packP(p);
-    gpu::BarrierOp::create(ib);
 
     SmallVector<Value> yields = {nextTile};
     llvm::append_range(yields, acc.flat());
