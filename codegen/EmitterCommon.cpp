@@ -841,6 +841,15 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
   // while S(n) reads K stage n and P V(n-1) V stage n-1.
   Value nBegin = spans.front().start;
   Value nEnd = add(spans.back().start, spans.back().count);
+  // Waits for every copy this thread issued, makes them visible to the MMA
+  // and the CTA. The wait takes a token: an empty group's, which completes
+  // after all groups before it.
+  auto publishAllCopies = [&]() {
+    Value last = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
+    tgt.waitGroups(ib, ib.getLoc(), last, 0);
+    fenceCopies();
+    gpu::BarrierOp::create(ib);
+  };
   Value one = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1);
   Value no = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 0);
 
@@ -873,12 +882,8 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
     Acc acc = Acc::fromFlat(args.slice(1, nAcc));
     SmallVector<Value> pPrev(args.drop_front(1 + nAcc));
 
-    // The last group (issued one iteration ago) holds K(n) and V(n-1). The
-    // wait takes a token: an empty group's, which completes after it.
-    Value landed = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
-    tgt.waitGroups(ib, ib.getLoc(), landed, 0);
-    fenceCopies();
-    gpu::BarrierOp::create(ib);
+    // The last group (issued one iteration ago) holds K(n) and V(n-1).
+    publishAllCopies();
     Value next = add(n, c(1));
     Value hasNext = cmp(arith::CmpIPredicate::slt, next, nEnd);
     Value nextTile = tileOf(spans, minS(next, sub(nEnd, c(1))));
@@ -905,12 +910,8 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
   Acc acc = Acc::fromFlat(res.slice(1, nAcc));
   SmallVector<Value> pLast(res.drop_front(1 + nAcc));
   // ---- Drain: P V of the last tile (V stage nEnd - 1, the last group).
-  // With an empty loop this is the prologue's P = 0 on zeros. The wait
-  // takes a token: an empty group's, which completes after all before it.
-  Value last = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
-  tgt.waitGroups(ib, ib.getLoc(), last, 0);
-  fenceCopies();
-  gpu::BarrierOp::create(ib);
+  // With an empty loop this is the prologue's P = 0 on zeros.
+  publishAllCopies();
   drainPV(acc, pLast, ib.createOrFold<arith::RemUIOp>(add(nEnd, c(1)), c(2)));
   // The next phase's prologue writes the buffers P V just read.
   gpu::BarrierOp::create(ib);
