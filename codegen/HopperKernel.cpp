@@ -49,11 +49,24 @@ std::string hopperKernelName(const KernelConfig &c) {
 
 bool hopperDefersPV(const KernelConfig &c) {
   // Measured on an H100 (docs/results.md, kernel v4): at head dim 128 with
-  // 64-key tiles the overlap is 1.00-1.19x faster. At head dim 64 the
-  // carried P costs CTAs per SM (dense causal 127 -> 153 registers, 4 -> 3
-  // CTAs; 0.69-0.94x), and at 128 x 128 S (64 f32), O (64 f32) and P (32
-  // b32) do not fit 255 registers (ptxas spills).
-  return c.headDim == 128 && c.blockN == 64;
+  // 64-key tiles the overlap is 1.00-1.19x faster. At head dim 64 with
+  // 64 x 64 tiles it pays only with 4 CTAs per SM (hopperMinCtasPerSM):
+  // alone the carried P cost a CTA per SM (dense causal 127 -> 153
+  // registers; 0.87-0.94x). 128 x 64 at head dim 64 lost a CTA too
+  // (0.69-0.88x), and at 128 x 128 S (64 f32), O (64 f32) and P (32 b32)
+  // do not fit 255 registers (ptxas spills).
+  if (c.headDim == 64)
+    return c.blockM == 64 && c.blockN == 64;
+  return c.blockN == 64;
+}
+
+int64_t hopperMinCtasPerSM(const KernelConfig &c) {
+  // 4 CTAs of 128 threads: at most 128 registers a thread. The overlapped
+  // head-dim-64 kernels need 151-168 without the bound and spill 4-12
+  // bytes with it. Measured against the serial loop: 1.02-1.15x on the
+  // sparse patterns from 32k on, about even on dense causal
+  // (docs/results.md, kernel v4).
+  return c.headDim == 64 && c.blockM == 64 && c.blockN == 64 ? 4 : 0;
 }
 
 int64_t hopperSharedBytes(const KernelConfig &c) {
@@ -457,9 +470,11 @@ FailureOr<KernelInfo> buildHopperForwardKernel(ModuleOp module,
         // The cp.async / group instructions are the mma.sync target's.
         std::unique_ptr<KernelTarget> target =
             createMmaSyncTarget(config.dtype);
-        HopperEmitter(ib, pattern, schedule, config, *target,
-                      deferPV && hopperDefersPV(config))
-            .emit(fn);
+        bool defer = deferPV && hopperDefersPV(config);
+        HopperEmitter(ib, pattern, schedule, config, *target, defer).emit(fn);
+        // Launch bound (PTX .minnctapersm): ptxas caps the registers.
+        if (int64_t ctas = defer ? hopperMinCtasPerSM(config) : 0)
+          fn->setAttr("nvvm.minctasm", ib.getI32IntegerAttr(int32_t(ctas)));
       });
 }
 

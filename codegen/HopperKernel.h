@@ -49,9 +49,14 @@ buildHopperForwardKernel(mlir::ModuleOp module, const s2::Pattern &pattern,
                          const s2::Schedule &schedule,
                          const KernelConfig &config, bool deferPV = true);
 
-/// Whether the configuration gets the overlapped P V: head dim 128 with
-/// block_n 64 (elsewhere it costs occupancy or spills).
+/// Whether the configuration gets the overlapped P V: block_n 64 at head
+/// dim 128, 64 x 64 tiles at head dim 64 (elsewhere it costs occupancy or
+/// spills).
 bool hopperDefersPV(const KernelConfig &config);
+
+/// The CTAs per SM an overlapped kernel of the configuration asks ptxas to
+/// fit (`nvvm.minctasm`, PTX .minnctapersm), or 0: 4 at head dim 64.
+int64_t hopperMinCtasPerSM(const KernelConfig &config);
 
 /// Which tensor-core instructions the sm_90a forward kernels use: mma.sync
 /// (buildForwardKernel) or warpgroup MMA (buildHopperForwardKernel), with

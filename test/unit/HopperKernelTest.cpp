@@ -200,9 +200,26 @@ TEST(HopperKernel, MmaKindDispatch) {
 TEST(HopperKernel, DefersPVWhereItPays) {
   EXPECT_TRUE(hopperDefersPV(config(128, s2::DType::BF16)));
   EXPECT_TRUE(hopperDefersPV(config(128, s2::DType::F16, 128, 64)));
-  EXPECT_FALSE(hopperDefersPV(config(64, s2::DType::BF16)));
+  EXPECT_TRUE(hopperDefersPV(config(64, s2::DType::BF16)));
+  EXPECT_FALSE(hopperDefersPV(config(64, s2::DType::BF16, 128, 64)));
+  EXPECT_FALSE(hopperDefersPV(config(64, s2::DType::BF16, 64, 128)));
   EXPECT_FALSE(hopperDefersPV(config(128, s2::DType::BF16, 64, 128)));
   EXPECT_FALSE(hopperDefersPV(config(128, s2::DType::BF16, 128, 128)));
+  EXPECT_EQ(hopperMinCtasPerSM(config(64, s2::DType::F16)), 4);
+  EXPECT_EQ(hopperMinCtasPerSM(config(128, s2::DType::BF16)), 0);
+  // The bound is an attribute of the overlapped head-dim-64 kernel only.
+  presets::Params q;
+  s2::Pattern p;
+  s2::Schedule s;
+  ASSERT_TRUE(presets::build("s2", q, p, s));
+  for (bool defer : {true, false}) {
+    Built b;
+    build(b, p, s, config(64, s2::DType::BF16), defer);
+    ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
+    b.module->walk([&](mlir::gpu::GPUFuncOp f) {
+      EXPECT_EQ(f->hasAttr("nvvm.minctasm"), defer);
+    });
+  }
 }
 
 TEST(HopperKernel, PtxAssembles) {
