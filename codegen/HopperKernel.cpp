@@ -15,6 +15,10 @@
 //   O += PV        BN/16 wgmma m64nDk16 with P in registers (inline PTX)
 //   copies         cp.async as before, then fence.proxy.async before the
 //                  barrier so that wgmma (async proxy) sees them
+//   key loop       where hopperDefersPV: S of tile n and P V of tile n-1
+//                  issued together, the softmax of n while P V runs
+//                  (EmitterBase::emitDeferredLoop); at head dim 64 with a
+//                  launch bound of 4 CTAs per SM (hopperMinCtasPerSM)
 //
 // One warpgroup (4 warps) owns 64 query rows; its accumulators have the
 // mma.sync per-warp layout, so masks, softmax and epilogue are unchanged.
