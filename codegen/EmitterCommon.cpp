@@ -770,6 +770,26 @@ Value EmitterBase::andInWindow(ArrayRef<SpanRT> spans, Value valid,
                                       ib.getI1Type(), 1)));
 }
 
+scf::ForOp EmitterBase::keyLoop(Value nBegin, Value nEnd, ValueRange inits) {
+  auto forOp = scf::ForOp::create(ib, nBegin, nEnd, c(1), inits);
+  Block *body = forOp.getBody();
+  if (!body->empty())
+    body->back().erase();
+  return forOp;
+}
+
+EmitterBase::Step EmitterBase::stepOf(ArrayRef<SpanRT> spans, Value n,
+                                      Value nEnd) {
+  Step st;
+  Value next = add(n, c(1));
+  Value hasNext = cmp(arith::CmpIPredicate::slt, next, nEnd);
+  st.nextTile = tileOf(spans, minS(next, sub(nEnd, c(1))));
+  st.stage = ib.createOrFold<arith::RemUIOp>(n, c(2));
+  st.nextStage = ib.createOrFold<arith::RemUIOp>(next, c(2));
+  st.nextValid = andInWindow(spans, hasNext, st.nextTile);
+  return st;
+}
+
 Acc EmitterBase::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
                                Acc init) {
   SmallVector<SpanRT> spans = computeSpans(g, ph);
@@ -790,24 +810,18 @@ Acc EmitterBase::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
 
   SmallVector<Value> inits = {tile0};
   llvm::append_range(inits, init.flat());
-  auto forOp = scf::ForOp::create(ib, nBegin, nEnd, c(1), inits);
+  scf::ForOp forOp = keyLoop(nBegin, nEnd, inits);
   {
     OpBuilder::InsertionGuard guard(ib);
-    Block *body = forOp.getBody();
-    if (!body->empty())
-      body->back().erase();
-    ib.setInsertionPointToEnd(body);
+    ib.setInsertionPointToEnd(forOp.getBody());
     Value n = forOp.getInductionVar();
     Value cur = forOp.getRegionIterArgs()[0];
     Acc acc = Acc::fromFlat(forOp.getRegionIterArgs().drop_front());
 
     // Prefetch iteration n+1 into the other buffer, then wait for n.
-    Value next = add(n, c(1));
-    Value hasNext = cmp(arith::CmpIPredicate::slt, next, nEnd);
-    Value nextTile = tileOf(spans, minS(next, sub(nEnd, c(1))));
-    Value stage = ib.createOrFold<arith::RemUIOp>(n, c(2));
-    Value nextStage = ib.createOrFold<arith::RemUIOp>(next, c(2));
-    issueKV(nextTile, nextStage, andInWindow(spans, hasNext, nextTile));
+    Step st = stepOf(spans, n, nEnd);
+    Value stage = st.stage, nextTile = st.nextTile;
+    issueKV(nextTile, st.nextStage, st.nextValid);
     Value tok = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
     tgt.waitGroups(ib, ib.getLoc(), tok, 1);
     fenceCopies();
@@ -869,13 +883,10 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
   llvm::append_range(inits, init.flat());
   llvm::append_range(inits, pInit);
   size_t nAcc = init.flat().size();
-  auto forOp = scf::ForOp::create(ib, nBegin, nEnd, c(1), inits);
+  scf::ForOp forOp = keyLoop(nBegin, nEnd, inits);
   {
     OpBuilder::InsertionGuard guard(ib);
-    Block *body = forOp.getBody();
-    if (!body->empty())
-      body->back().erase();
-    ib.setInsertionPointToEnd(body);
+    ib.setInsertionPointToEnd(forOp.getBody());
     Value n = forOp.getInductionVar();
     ValueRange args = forOp.getRegionIterArgs();
     Value cur = args[0];
@@ -884,13 +895,9 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
 
     // The last group (issued one iteration ago) holds K(n) and V(n-1).
     publishAllCopies();
-    Value next = add(n, c(1));
-    Value hasNext = cmp(arith::CmpIPredicate::slt, next, nEnd);
-    Value nextTile = tileOf(spans, minS(next, sub(nEnd, c(1))));
-    Value stage = ib.createOrFold<arith::RemUIOp>(n, c(2));
-    Value nextStage = ib.createOrFold<arith::RemUIOp>(next, c(2));
-    issueRows(true, false, nextTile, nextStage,
-              andInWindow(spans, hasNext, nextTile));
+    Step st = stepOf(spans, n, nEnd);
+    Value stage = st.stage, nextStage = st.nextStage, nextTile = st.nextTile;
+    issueRows(true, false, nextTile, nextStage, st.nextValid);
     issueRows(false, true, cur, stage, andInWindow(spans, one, cur));
     tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
 

@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 #include <limits>
@@ -289,6 +290,16 @@ protected:
   /// issueKV for the K rows only, the V rows only, or both.
   void issueRows(bool k, bool v, Value tile, Value stage, Value valid);
   Acc emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init);
+  /// The key loop of a phase, from iteration nBegin to nEnd, with its
+  /// terminator removed: the caller fills the body and yields.
+  mlir::scf::ForOp keyLoop(Value nBegin, Value nEnd, ValueRange inits);
+  /// Buffers and next tile of iteration n: stage n mod 2, stage n+1 mod 2,
+  /// the key tile of iteration n+1 (the last one's again past the end) and
+  /// whether it is to be loaded (n+1 < nEnd and in the key window).
+  struct Step {
+    Value stage, nextStage, nextTile, nextValid;
+  };
+  Step stepOf(ArrayRef<SpanRT> spans, Value n, Value nEnd);
   /// i1: key tile `tile` starts before the key window (only phases with a
   /// Table span can visit one; null otherwise).
   Value beforeWindow(ArrayRef<SpanRT> spans, Value tile);
