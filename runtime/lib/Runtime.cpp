@@ -786,10 +786,11 @@ s2rt_status loadBundle(const void *data, size_t size, s2rt_bundle **out) {
 namespace {
 
 /// Runs an entry point's body, turning exceptions (bad_alloc) into a status:
-/// none crosses the C API.
+/// none crosses the C API. A success clears this thread's last error.
 template <typename F> s2rt_status guarded(F &&body) noexcept {
   try {
-    return body();
+    s2rt_status status = body();
+    return status == S2RT_SUCCESS ? ok() : status;
   } catch (const std::bad_alloc &) {
     return fail(S2RT_ERROR_OUT_OF_MEMORY, "out of memory");
   } catch (...) {
@@ -832,8 +833,7 @@ const char *s2rt_last_error(void) { return lastError().c_str(); }
 s2rt_status s2rt_init(void) {
   return guarded([&]() -> s2rt_status {
     const Driver *d;
-    s2rt_status s = loadDriver(d);
-    return s == S2RT_SUCCESS ? ok() : s;
+    return loadDriver(d);
   });
 }
 
@@ -996,8 +996,7 @@ s2rt_status s2rt_bundle_prepare(s2rt_bundle *bundle, int device) {
     if (s != S2RT_SUCCESS)
       return s;
     std::lock_guard<std::mutex> lock(bundle->mutex);
-    s = prepareLocked(*d, bundle, device);
-    return s == S2RT_SUCCESS ? ok() : s;
+    return prepareLocked(*d, bundle, device);
   });
 }
 
@@ -1016,10 +1015,7 @@ void s2rt_forward_args_init(s2rt_forward_args *args) {
 
 s2rt_status s2rt_forward_check(const s2rt_bundle *bundle,
                                const s2rt_forward_args *args, int arch) {
-  return guarded([&]() -> s2rt_status {
-    s2rt_status s = checkForward(bundle, args, arch);
-    return s == S2RT_SUCCESS ? ok() : s;
-  });
+  return guarded([&] { return checkForward(bundle, args, arch); });
 }
 
 s2rt_status s2rt_forward(s2rt_bundle *bundle, const s2rt_forward_args *args,
@@ -1081,8 +1077,7 @@ s2rt_status s2rt_forward(s2rt_bundle *bundle, const s2rt_forward_args *args,
                         &st[8],  &st[9],     &st[10],     &st[11], &st[12],
                         &st[13], &scaleLog2, &headOffset, &cuq,    &cuk,
                         &tab,    &qpos,      &kvlo,       &kvhi};
-    s = launch(d, l, tiles, a.heads, a.batch, stream, params);
-    return s == S2RT_SUCCESS ? ok() : s;
+    return launch(d, l, tiles, a.heads, a.batch, stream, params);
   });
 }
 
@@ -1098,10 +1093,7 @@ void s2rt_merge_args_init(s2rt_merge_args *args) {
 
 s2rt_status s2rt_merge_check(const s2rt_bundle *bundle,
                              const s2rt_merge_args *args, int arch) {
-  return guarded([&]() -> s2rt_status {
-    s2rt_status s = checkMerge(bundle, args, arch);
-    return s == S2RT_SUCCESS ? ok() : s;
-  });
+  return guarded([&] { return checkMerge(bundle, args, arch); });
 }
 
 s2rt_status s2rt_merge(s2rt_bundle *bundle, const s2rt_merge_args *args,
@@ -1137,8 +1129,7 @@ s2rt_status s2rt_merge(s2rt_bundle *bundle, const s2rt_merge_args *args,
     void *params[15] = {&o,     &lse,   &oIn,   &lseIn, &rows,
                         &st[0], &st[1], &st[2], &st[3], &st[4],
                         &st[5], &st[6], &st[7], &st[8], &st[9]};
-    s = launch(d, l, tiles, a.heads, a.batch, stream, params);
-    return s == S2RT_SUCCESS ? ok() : s;
+    return launch(d, l, tiles, a.heads, a.batch, stream, params);
   });
 }
 
@@ -1152,10 +1143,7 @@ void s2rt_copy_args_init(s2rt_copy_args *args) {
 
 s2rt_status s2rt_copy_check(const s2rt_bundle *bundle,
                             const s2rt_copy_args *args, int arch) {
-  return guarded([&]() -> s2rt_status {
-    s2rt_status s = checkCopy(bundle, args, arch);
-    return s == S2RT_SUCCESS ? ok() : s;
-  });
+  return guarded([&] { return checkCopy(bundle, args, arch); });
 }
 
 s2rt_status s2rt_copy(s2rt_bundle *bundle, const s2rt_copy_args *args,
@@ -1177,8 +1165,7 @@ s2rt_status s2rt_copy(s2rt_bundle *bundle, const s2rt_copy_args *args,
     const void *segs = args->segments;
     int64_t count = args->count;
     void *params[2] = {&segs, &count};
-    s = launch(d, l, count, 1, 1, stream, params);
-    return s == S2RT_SUCCESS ? ok() : s;
+    return launch(d, l, count, 1, 1, stream, params);
   });
 }
 

@@ -730,10 +730,12 @@ TEST(Runtime, MergeArgumentChecks) {
   // Architecture: nothing runs on sm_75; f16 d64 merge PTX needs sm_80.
   EXPECT_STATUS(s2rt_merge_check(l.b, &a, 75), S2RT_ERROR_UNSUPPORTED,
                 "no bf16 d128 merge kernel of the bundle runs on sm_75");
-  // Zero rows and a (B, H, S, D) layout are fine.
+  // Zero rows and a (B, H, S, D) layout are fine; a success clears the
+  // message the failure before it left.
   s2rt_merge_args x = goodMergeArgs();
   x.rows = 0;
   EXPECT_EQ(s2rt_merge_check(l.b, &x, 0), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_STREQ(s2rt_last_error(), "");
   x = goodMergeArgs();
   x.o_stride[1] = 128;
   x.o_stride[2] = 1000 * 128;
