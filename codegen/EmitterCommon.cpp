@@ -901,10 +901,12 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
     issueRows(false, true, cur, stage, andInWindow(spans, one, cur));
     tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
 
-    SmallVector<Value> sRaw = computeSWithPV(stage, acc.o, pPrev, nextStage);
+    PendingPV pv;
+    SmallVector<Value> sRaw =
+        computeSWithPV(stage, acc.o, pPrev, nextStage, pv);
     Value alpha[2];
     SmallVector<Value> p = softmaxStep(spans, n, cur, sRaw, acc, alpha);
-    acc.o = finishPV();
+    acc.o = finishPV(pv);
     rescaleO(acc, alpha);
     SmallVector<Value> pNext = packP(p);
 

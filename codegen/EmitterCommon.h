@@ -167,17 +167,26 @@ protected:
     (void)p;
     return {};
   }
+  /// A P V still running: the MMA's O result and the P registers it reads
+  /// (both must stay untouched until finishPV).
+  struct PendingPV {
+    Value o;
+    SmallVector<Value> p;
+  };
   /// Issues S = Q K^T of K buffer `kStage`, then O += P V of the packed P
-  /// `pPrev` and V buffer `vStage`; waits for S only and returns it. The O
-  /// registers `o` belong to the MMA until finishPV().
+  /// `pPrev` and V buffer `vStage` (returned in `pv`); waits for S only and
+  /// returns it. The O registers `o` belong to the MMA until finishPV(pv).
   virtual SmallVector<Value> computeSWithPV(Value kStage, ArrayRef<Value> o,
-                                            ArrayRef<Value> pPrev,
-                                            Value vStage) {
-    (void)kStage, (void)o, (void)pPrev, (void)vStage;
+                                            ArrayRef<Value> pPrev, Value vStage,
+                                            PendingPV &pv) {
+    (void)kStage, (void)o, (void)pPrev, (void)vStage, (void)pv;
     return {};
   }
-  /// Waits for the P V of computeSWithPV and returns O.
-  virtual SmallVector<Value> finishPV() { return {}; }
+  /// Waits for the P V `pv` of computeSWithPV and returns O.
+  virtual SmallVector<Value> finishPV(const PendingPV &pv) {
+    (void)pv;
+    return {};
+  }
   /// O += P V of the packed P `pPrev` and V buffer `vStage`, waited for.
   virtual void drainPV(Acc &acc, ArrayRef<Value> pPrev, Value vStage) {
     (void)acc, (void)pPrev, (void)vStage;

@@ -105,9 +105,9 @@ protected:
   bool deferPV() override { return defer; }
   SmallVector<Value> packP(ArrayRef<Value> p) override;
   SmallVector<Value> computeSWithPV(Value kStage, ArrayRef<Value> o,
-                                    ArrayRef<Value> pPrev,
-                                    Value vStage) override;
-  SmallVector<Value> finishPV() override;
+                                    ArrayRef<Value> pPrev, Value vStage,
+                                    PendingPV &pv) override;
+  SmallVector<Value> finishPV(const PendingPV &pv) override;
   void drainPV(Acc &acc, ArrayRef<Value> pPrev, Value vStage) override;
 
 private:
@@ -146,10 +146,6 @@ private:
   /// 0 and of V stage 0 (start address >> 4 included).
   Value qDesc, kDesc, vDesc;
   bool defer;
-  /// Between computeSWithPV and finishPV: the pending O struct and the P
-  /// registers its wgmmas read.
-  Value pendingO;
-  SmallVector<Value> pendingP;
 };
 
 void HopperEmitter::createSharedTiles(Value dsm, gpu::AddressSpaceAttr wg) {
@@ -387,7 +383,7 @@ void HopperEmitter::drainPV(Acc &acc, ArrayRef<Value> pRegs, Value stage) {
 SmallVector<Value> HopperEmitter::computeSWithPV(Value kStage,
                                                  ArrayRef<Value> oIn,
                                                  ArrayRef<Value> pPrev,
-                                                 Value vStage) {
+                                                 Value vStage, PendingPV &pv) {
   // Two groups behind one fence: S(n), then P(n-1) V(n-1). Waiting until
   // one group is pending returns S while P V may still run.
   SmallVector<Value> regs(oIn.begin(), oIn.end());
@@ -395,22 +391,21 @@ SmallVector<Value> HopperEmitter::computeSWithPV(Value kStage,
   regs = fenceRegs(regs);
   int64_t nO = D / 2;
   Value sAcc = issueS(kStage, true);
-  pendingP.assign(regs.begin() + nO, regs.end());
-  pendingO =
-      issuePV(ArrayRef<Value>(regs).take_front(nO), pendingP, vStage, false);
+  pv.p.assign(regs.begin() + nO, regs.end());
+  pv.o = issuePV(ArrayRef<Value>(regs).take_front(nO), pv.p, vStage, false);
   NVVM::WgmmaWaitGroupSyncOp::create(ib, 1);
   return readAcc(sAcc, BN / 2);
 }
 
-SmallVector<Value> HopperEmitter::finishPV() {
+SmallVector<Value> HopperEmitter::finishPV(const PendingPV &pv) {
   // The P registers are read by the MMA until this wait: they pass through
   // fenceRegs after it, so that they stay live (and unchanged) until then.
   NVVM::WgmmaWaitGroupSyncOp::create(ib, 0);
   int64_t nO = D / 2;
   SmallVector<Value> v;
   for (int64_t i = 0; i < nO; ++i)
-    v.push_back(LLVM::ExtractValueOp::create(ib, pendingO, i));
-  llvm::append_range(v, pendingP);
+    v.push_back(LLVM::ExtractValueOp::create(ib, pv.o, i));
+  llvm::append_range(v, pv.p);
   v = fenceRegs(v);
   v.resize(nO);
   return v;
