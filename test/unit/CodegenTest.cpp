@@ -17,6 +17,8 @@
 #include "codegen/Lowering.h"
 #include "codegen/tools/Presets.h"
 
+#include "KernelBuild.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -47,31 +49,40 @@ std::set<int64_t> oracleTiles(const s2::Pattern &p, int64_t h, int64_t t,
   return out;
 }
 
-struct Built {
-  mlir::MLIRContext ctx;
-  mlir::OwningOpRef<mlir::ModuleOp> module;
-  mlir::FailureOr<KernelInfo> info = mlir::failure();
-  std::string diag;
-};
+using test::Built;
 
 void build(Built &b, const s2::Pattern &p, const s2::Schedule &s,
            const KernelConfig &cfg) {
-  mlir::ScopedDiagnosticHandler handler(&b.ctx, [&](mlir::Diagnostic &d) {
-    b.diag += d.str();
-    return mlir::success();
-  });
-  b.module = mlir::ModuleOp::create(mlir::UnknownLoc::get(&b.ctx));
-  b.info = buildForwardKernel(*b.module, p, s, cfg);
+  test::buildWith(
+      b, [&](mlir::ModuleOp m) { return buildForwardKernel(m, p, s, cfg); });
 }
 
 KernelConfig config(int64_t d, s2::DType dt, int64_t bm = 64, int64_t bn = 64) {
-  KernelConfig c;
-  c.headDim = d;
-  c.dtype = dt;
-  c.blockM = bm;
-  c.blockN = bn;
-  c.numWarps = bm / 16;
-  return c;
+  return test::kernelConfig(KernelConfig::Target::Sm80, d, dt, bm, bn);
+}
+
+/// The S2 parameters of the span-arithmetic tests: 8 heads over 2 KV
+/// heads, stride 8, local window 3, the given block size.
+presets::Params spanParams(int64_t block) {
+  presets::Params q;
+  q.heads = 8;
+  q.kvHeads = 2;
+  q.stride = 8;
+  q.local = 3;
+  q.block = block;
+  return q;
+}
+
+/// spanParams patterns at each block size, causal and bidirectional.
+std::vector<s2::Pattern> spanPatterns(std::initializer_list<int64_t> blocks) {
+  std::vector<s2::Pattern> pats;
+  for (int64_t block : blocks) {
+    s2::Pattern p = presets::s2Pattern(spanParams(block));
+    pats.push_back(p);
+    p.causal = false;
+    pats.push_back(p);
+  }
+  return pats;
 }
 
 } // namespace
@@ -152,22 +163,9 @@ TEST(CodegenBuilder, SpanArithmeticMatchesSchedule) {
   // schedules from s2::buildSchedule: windows, progressions with runs
   // (blocks smaller than tiles), several phases (query-range scopes), GQA
   // residues, bidirectional patterns.
-  std::vector<s2::Pattern> pats;
-  presets::Params q;
-  q.heads = 8;
-  q.kvHeads = 2;
-  q.stride = 8;
-  q.local = 3;
-  for (int64_t block : {16, 32, 64, 128}) {
-    q.block = block;
-    s2::Pattern p = presets::s2Pattern(q);
-    pats.push_back(p);
-    p.causal = false;
-    pats.push_back(p);
-  }
+  std::vector<s2::Pattern> pats = spanPatterns({16, 32, 64, 128});
   {
-    q.block = 32;
-    s2::Pattern p = presets::s2Pattern(q);
+    s2::Pattern p = presets::s2Pattern(spanParams(32));
     p.rules[0].qEnd = 6; // window only for the first query blocks
     s2::Rule sink = presets::ruleForAll(p, s2::RuleKind::Sink);
     sink.n = 2;
@@ -304,19 +302,7 @@ TEST(CodegenBuilder, SpanArithmeticClipsToWindow) {
   // 64 lo, kv_hi = 64 hi): exactly the schedule's tiles inside the window,
   // in the same order. Windows that cut progressions with runs (block 16,
   // 32), the local window, empty and whole windows.
-  std::vector<s2::Pattern> pats;
-  presets::Params q;
-  q.heads = 8;
-  q.kvHeads = 2;
-  q.stride = 8;
-  q.local = 3;
-  for (int64_t block : {16, 32, 64}) {
-    q.block = block;
-    s2::Pattern p = presets::s2Pattern(q);
-    pats.push_back(p);
-    p.causal = false;
-    pats.push_back(p);
-  }
+  std::vector<s2::Pattern> pats = spanPatterns({16, 32, 64});
   int checked = 0, clipped = 0;
   for (const s2::Pattern &p : pats) {
     s2::TileConfig tiles;

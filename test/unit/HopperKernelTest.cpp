@@ -14,6 +14,8 @@
 #include "codegen/Lowering.h"
 #include "codegen/tools/Presets.h"
 
+#include "KernelBuild.h"
+
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -28,32 +30,17 @@ using namespace s2c;
 
 namespace {
 
-struct Built {
-  mlir::MLIRContext ctx;
-  mlir::OwningOpRef<mlir::ModuleOp> module;
-  mlir::FailureOr<KernelInfo> info = mlir::failure();
-  std::string diag;
-};
+using test::Built;
 
 void build(Built &b, const s2::Pattern &p, const s2::Schedule &s,
            const KernelConfig &cfg, bool deferPV = true) {
-  mlir::ScopedDiagnosticHandler handler(&b.ctx, [&](mlir::Diagnostic &d) {
-    b.diag += d.str();
-    return mlir::success();
+  test::buildWith(b, [&](mlir::ModuleOp m) {
+    return buildHopperForwardKernel(m, p, s, cfg, deferPV);
   });
-  b.module = mlir::ModuleOp::create(mlir::UnknownLoc::get(&b.ctx));
-  b.info = buildHopperForwardKernel(*b.module, p, s, cfg, deferPV);
 }
 
 KernelConfig config(int64_t d, s2::DType dt, int64_t bm = 64, int64_t bn = 64) {
-  KernelConfig c;
-  c.target = KernelConfig::Target::Sm90a;
-  c.headDim = d;
-  c.dtype = dt;
-  c.blockM = bm;
-  c.blockN = bn;
-  c.numWarps = bm / 16;
-  return c;
+  return test::kernelConfig(KernelConfig::Target::Sm90a, d, dt, bm, bn);
 }
 
 /// wgmma operations in the kernel: S = QK^T (nvvm.wgmma.mma_async), O +=
