@@ -1131,6 +1131,18 @@ EmitterBase::foldTiles(int64_t head, int64_t tile, int64_t numKeyTiles,
 // Kernel function
 //===----------------------------------------------------------------------===//
 
+LogicalResult checkHeadDimAndDType(Location loc, const KernelConfig &c,
+                                   llvm::StringRef kernel) {
+  if (c.headDim != 64 && c.headDim != 128)
+    return emitError(loc) << "unsupported head dimension " << c.headDim << "; "
+                          << kernel << " supports 64 and 128";
+  if (c.dtype != s2::DType::BF16 && c.dtype != s2::DType::F16)
+    return emitError(loc) << "unsupported element type '"
+                          << s2::dtypeName(c.dtype) << "'; " << kernel
+                          << " supports bf16 and f16";
+  return success();
+}
+
 LogicalResult checkPatternAndSchedule(Location loc, const s2::Pattern &p,
                                       const s2::Schedule &s,
                                       const KernelConfig &c) {

@@ -383,6 +383,12 @@ gpu::GPUModuleOp kernelModule(ModuleOp module, Location loc);
 /// readable (the builders fold constants but do not deduplicate them).
 void canonicalizeAndCSE(gpu::GPUFuncOp fn);
 
+/// Head dim 64 or 128 and bf16/f16, which every kernel of `c` needs;
+/// reports the first problem at `loc`, naming `kernel` ("the merge
+/// kernel") as what supports them.
+LogicalResult checkHeadDimAndDType(Location loc, const KernelConfig &c,
+                                   llvm::StringRef kernel);
+
 /// The checks both builders make on the pattern and the schedule (tile
 /// sizes against `c`, heads, rules, spans); reports the first problem at
 /// `loc`.

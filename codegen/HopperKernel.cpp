@@ -425,13 +425,8 @@ static LogicalResult checkHopperSupported(Location loc, const s2::Pattern &p,
   if (c.target != KernelConfig::Target::Sm90a)
     return emitError(loc) << "the wgmma kernel needs target 'sm_90a', not '"
                           << targetName(c.target) << "'";
-  if (c.headDim != 64 && c.headDim != 128)
-    return emitError(loc) << "unsupported head dimension " << c.headDim
-                          << "; the wgmma kernel supports 64 and 128";
-  if (c.dtype != s2::DType::BF16 && c.dtype != s2::DType::F16)
-    return emitError(loc) << "unsupported element type '"
-                          << s2::dtypeName(c.dtype)
-                          << "'; the wgmma kernel supports bf16 and f16";
+  if (failed(detail::checkHeadDimAndDType(loc, c, "the wgmma kernel")))
+    return failure();
   if ((c.blockM != 64 && c.blockM != 128) || c.numWarps != c.blockM / 16)
     return emitError(loc) << "unsupported tile: block_m " << c.blockM
                           << " with " << c.numWarps

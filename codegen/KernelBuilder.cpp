@@ -372,13 +372,8 @@ foldKeyTiles(const s2::Pattern &pattern, const s2::Schedule &schedule,
 static LogicalResult checkSupported(Location loc, const s2::Pattern &p,
                                     const s2::Schedule &s,
                                     const KernelConfig &c) {
-  if (c.headDim != 64 && c.headDim != 128)
-    return emitError(loc) << "unsupported head dimension " << c.headDim
-                          << "; the kernel builder supports 64 and 128";
-  if (c.dtype != s2::DType::BF16 && c.dtype != s2::DType::F16)
-    return emitError(loc) << "unsupported element type '"
-                          << s2::dtypeName(c.dtype)
-                          << "'; the kernel builder supports bf16 and f16";
+  if (failed(detail::checkHeadDimAndDType(loc, c, "the kernel builder")))
+    return failure();
   if (c.numWarps < 1 || c.numWarps > 8 || c.blockM != 16 * c.numWarps)
     return emitError(loc)
            << "unsupported tile: block_m " << c.blockM << " with " << c.numWarps

@@ -134,13 +134,8 @@ MergeMath emitMergeMath(OpBuilder &b, Location loc, Value lse, Value lseIn,
 FailureOr<KernelInfo> buildMergeKernel(ModuleOp module,
                                        const KernelConfig &config) {
   Location loc = module.getLoc();
-  if (config.headDim != 64 && config.headDim != 128)
-    return emitError(loc) << "unsupported head dimension " << config.headDim
-                          << "; the merge kernel supports 64 and 128";
-  if (config.dtype != s2::DType::BF16 && config.dtype != s2::DType::F16)
-    return emitError(loc) << "unsupported element type '"
-                          << s2::dtypeName(config.dtype)
-                          << "'; the merge kernel supports bf16 and f16";
+  if (failed(detail::checkHeadDimAndDType(loc, config, "the merge kernel")))
+    return failure();
   MLIRContext *ctx = module.getContext();
   ctx->loadDialect<arith::ArithDialect, gpu::GPUDialect, LLVM::LLVMDialect,
                    memref::MemRefDialect, scf::SCFDialect,
