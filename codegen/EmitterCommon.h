@@ -22,6 +22,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include "llvm/Support/ErrorHandling.h"
+
 #include <limits>
 #include <vector>
 
@@ -160,12 +162,13 @@ protected:
   // together with S = Q K^T of tile n + 1, and the softmax of n + 1 runs
   // while the tensor cores still work on it (FlashAttention-3's
   // intra-warpgroup overlap). V then travels one tile behind K (issueRows).
+  // The hooks below are called only when deferPV() holds.
   virtual bool deferPV() { return false; }
   /// P (the layout of S) as the registers the deferred P V reads; carried
   /// through the loop.
   virtual SmallVector<Value> packP(ArrayRef<Value> p) {
     (void)p;
-    return {};
+    llvm_unreachable("packP needs deferPV()");
   }
   /// A P V still running: the MMA's O result and the P registers it reads
   /// (both must stay untouched until finishPV).
@@ -180,16 +183,17 @@ protected:
                                             ArrayRef<Value> pPrev, Value vStage,
                                             PendingPV &pv) {
     (void)kStage, (void)o, (void)pPrev, (void)vStage, (void)pv;
-    return {};
+    llvm_unreachable("computeSWithPV needs deferPV()");
   }
   /// Waits for the P V `pv` of computeSWithPV and returns O.
   virtual SmallVector<Value> finishPV(const PendingPV &pv) {
     (void)pv;
-    return {};
+    llvm_unreachable("finishPV needs deferPV()");
   }
   /// O += P V of the packed P `pPrev` and V buffer `vStage`, waited for.
   virtual void drainPV(Acc &acc, ArrayRef<Value> pPrev, Value vStage) {
     (void)acc, (void)pPrev, (void)vStage;
+    llvm_unreachable("drainPV needs deferPV()");
   }
 
   // ---- small arithmetic helpers (index unless said otherwise) ----
