@@ -104,6 +104,7 @@ FailureOr<s2::Bundle> buildBundle(ModuleOp tiled,
     kernel.blockN = int32_t(info->config.blockN);
     kernel.threads = int32_t(info->threads);
     kernel.sharedBytes = int32_t(info->sharedBytes);
+    kernel.abiVersion = info->abiVersion;
     kernel.ptx = std::move(*ptx);
     if (!ptxas.empty()) {
       std::string error;

@@ -66,6 +66,9 @@ struct KernelInfo {
   int64_t threads = 0;
   /// Dynamic shared memory in bytes.
   int64_t sharedBytes = 0;
+  /// Kernel ABI version (s2::kKernelAbiVersion, or s2::kKernelAbiTensorMaps
+  /// for forward kernels that take the K/V tensor maps).
+  int32_t abiVersion = s2::kKernelAbiVersion;
 };
 
 /// Takes the tile sizes (and the warps they imply: 16 query rows a warp)

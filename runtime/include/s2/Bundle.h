@@ -35,6 +35,11 @@ constexpr uint32_t kBundleFormatVersion = 2;
 /// Version of the kernel ABIs (docs/bundle.md, "Kernel ABI" and "Merge
 /// kernel ABI").
 constexpr int32_t kKernelAbiVersion = 2;
+/// Kernel ABI of forward kernels that may load K/V with the tensor memory
+/// accelerator: version 2's parameters, then a flag and the K and V tensor
+/// maps (docs/bundle.md, "Kernel ABI (forward, version 3)"). Only forward
+/// kernels use it; the others stay at kKernelAbiVersion.
+constexpr int32_t kKernelAbiTensorMaps = 3;
 
 /// What a bundle kernel computes.
 enum class KernelKind : uint8_t {
