@@ -10,6 +10,14 @@
  * status; on failure, s2rt_last_error() returns a message for the calling
  * thread. Nothing aborts.
  *
+ * S2RT_TMA=0 in the environment makes forward kernels of kernel ABI 3 copy
+ * K and V with cp.async instead of TMA (tma = 0 and no tensor maps, as on a
+ * driver without cuTensorMapEncodeTiled; docs/bundle.md, "Kernel ABI
+ * (forward, version 3)"), with the same results: for A/B runs and
+ * debugging. It is read when a bundle is prepared for a device
+ * (s2rt_bundle_prepare, or the first launch there), once per bundle and
+ * device; any other value, or none, leaves TMA on where it applies.
+ *
  * Contexts: the runtime uses each device's primary context (the one the CUDA
  * runtime and PyTorch use). Streams passed to s2rt_forward and s2rt_merge
  * must belong to it.
@@ -17,8 +25,10 @@
  * CUDA graphs: s2rt_bundle_prepare(bundle, device) loads the modules and
  * uploads the bundle's tables for a device. After that, s2rt_forward and
  * s2rt_merge do no allocation, synchronisation or module loading, so they
- * can be captured. A launch on a device that was not prepared prepares it
- * first (which is not allowed during stream capture).
+ * can be captured (the first launch of a shape on a kernel of ABI 3 encodes
+ * its K/V tensor maps, host work only, and caches them). A launch on a
+ * device that was not prepared prepares it first (which is not allowed
+ * during stream capture).
  *
  *===----------------------------------------------------------------------===*/
 

@@ -355,10 +355,23 @@ std::string validateBundle(const Bundle &b) {
     if (k.sharedBytes < 0 || k.sharedBytes > (1 << 20))
       return label + ": shared memory " + std::to_string(k.sharedBytes) +
              " bytes outside [0, 1 MiB]";
-    if (k.abiVersion != kKernelAbiVersion)
+    // Forward kernels take version 2 or 3 (with K/V tensor maps); merge
+    // and copy kernels version 2.
+    bool forward = k.kind == KernelKind::Forward;
+    if (k.abiVersion != kKernelAbiVersion &&
+        !(forward && k.abiVersion == kKernelAbiTensorMaps))
       return label + ": unsupported kernel ABI version " +
              std::to_string(k.abiVersion) + ", expected " +
-             std::to_string(kKernelAbiVersion);
+             std::to_string(kKernelAbiVersion) +
+             (forward ? " or " + std::to_string(kKernelAbiTensorMaps)
+              : k.abiVersion == kKernelAbiTensorMaps
+                  ? std::string(" (version ") +
+                        std::to_string(kKernelAbiTensorMaps) +
+                        ", with tensor maps, is for forward kernels only; "
+                        "this is a " +
+                        (k.kind == KernelKind::Merge ? "merge" : "copy") +
+                        " kernel)"
+                  : std::string());
     if (k.ptx.empty() && k.cubin.empty())
       return label + ": neither PTX nor cubin";
     if (k.ptx.find('\0') != std::string::npos)

@@ -1,7 +1,8 @@
 //===- Driver.cpp - The CUDA driver, opened at run time (internal) --------===//
 //
 // Loads libcuda.so.1 with dlopen, looks up every S2RT_DRIVER_FUNCTIONS entry
-// under its versioned name, calls cuInit once, and keeps the per-thread last
+// under its versioned name (and the S2RT_OPTIONAL_DRIVER_FUNCTIONS, null
+// when absent), calls cuInit once, and keeps the per-thread last
 // error message and the process-wide primary-context references. See
 // Driver.h.
 //
@@ -95,6 +96,10 @@ s2rt_status loadDriver(const Driver *&out) {
   }
   S2RT_DRIVER_FUNCTIONS(S2RT_LOOKUP)
 #undef S2RT_LOOKUP
+#define S2RT_LOOKUP_OPTIONAL(fn)                                               \
+  d.fn = reinterpret_cast<decltype(&::fn)>(dlsym(h, S2RT_STR(fn)));
+  S2RT_OPTIONAL_DRIVER_FUNCTIONS(S2RT_LOOKUP_OPTIONAL)
+#undef S2RT_LOOKUP_OPTIONAL
   CUresult r = d.cuInit(0);
   if (r != CUDA_SUCCESS) {
     const char *name = nullptr;

@@ -66,17 +66,29 @@ namespace s2rt_detail {
   X(cuEventElapsedTime)                                                        \
   X(cuLaunchKernel)
 
-/// The loaded driver: one function pointer per S2RT_DRIVER_FUNCTIONS entry,
-/// named as in cuda.h (call d.cuMemAlloc(...) as you would cuMemAlloc).
+/// Driver entry points the runtime uses when the driver has them and does
+/// without otherwise: declared in Driver and looked up by loadDriver like
+/// the others, but null (not an error) in a driver that lacks them. Check
+/// before calling. Fake them in runtime/testing/FakeCuda.cpp too.
+///  - cuTensorMapEncodeTiled (CUDA 12): the K/V tensor maps of forward
+///    kernels of kernel ABI 3 (docs/bundle.md); without it those kernels
+///    run with tma = 0.
+#define S2RT_OPTIONAL_DRIVER_FUNCTIONS(X) X(cuTensorMapEncodeTiled)
+
+/// The loaded driver: one function pointer per S2RT_DRIVER_FUNCTIONS and
+/// S2RT_OPTIONAL_DRIVER_FUNCTIONS entry, named as in cuda.h (call
+/// d.cuMemAlloc(...) as you would cuMemAlloc).
 struct Driver {
   void *handle = nullptr;
 #define S2RT_DECLARE(fn) decltype(&::fn) fn = nullptr;
   S2RT_DRIVER_FUNCTIONS(S2RT_DECLARE)
+  S2RT_OPTIONAL_DRIVER_FUNCTIONS(S2RT_DECLARE)
 #undef S2RT_DECLARE
 };
 
 /// Loads libcuda ($S2RT_LIBCUDA, else libcuda.so.1), looks every entry
-/// point up and calls cuInit, once per process. A failure is not cached, so
+/// point up (the optional ones may come back null) and calls cuInit, once
+/// per process. A failure is not cached, so
 /// a later call retries; a success is (the driver is never unloaded, so
 /// `out` stays valid). Thread-safe.
 s2rt_status loadDriver(const Driver *&out);

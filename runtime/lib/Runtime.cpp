@@ -171,6 +171,9 @@ struct DeviceState {
   /// (kind, dtype, head dim) -> the loaded kernel.
   std::map<KernelKey, LoadedKernel> kernels;
   CUdeviceptr tables = 0;
+  /// Whether forward kernels of kernel ABI 3 may get K/V tensor maps
+  /// (tma = 1): S2RT_TMA is not "0", read when the device is prepared.
+  bool tensorMaps = true;
 };
 } // namespace
 
@@ -248,6 +251,10 @@ s2rt_status prepareLocked(const Driver &d, s2rt_bundle *bundle, int device) {
                  &optin, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
                  st.dev));
   st.arch = major * 10 + minor;
+  {
+    const char *tma = std::getenv("S2RT_TMA");
+    st.tensorMaps = !(tma && std::strcmp(tma, "0") == 0);
+  }
   const s2::Bundle &b = bundle->b;
 
   // Which kernel serves each (kind, dtype, head dim) on this device.
@@ -344,6 +351,8 @@ struct Launchable {
   CUfunction fn = nullptr;
   CUcontext ctx = nullptr;
   CUdeviceptr tables = 0;
+  /// DeviceState::tensorMaps of its device.
+  bool tensorMaps = false;
 };
 
 /// Loads the driver (returned in `dp`), resolves the device (-1: the
@@ -384,6 +393,7 @@ s2rt_status findKernel(s2rt_bundle *bundle, int device, s2::KernelKind kind,
   out.fn = it->second.fn;
   out.ctx = st.ctx;
   out.tables = st.tables;
+  out.tensorMaps = st.tensorMaps;
   return S2RT_SUCCESS;
 }
 
@@ -404,6 +414,169 @@ s2rt_status launch(const Driver &d, const Launchable &l, int64_t gx, int64_t gy,
                     "' with grid (" + std::to_string(gx) + ", " +
                     std::to_string(gy) + ", " + std::to_string(gz) + ")");
   return S2RT_SUCCESS;
+}
+
+//===----------------------------------------------------------------------===//
+// K/V tensor maps of forward kernels of kernel ABI 3
+//===----------------------------------------------------------------------===//
+
+/// Everything a K or V tensor map depends on (docs/bundle.md, "Kernel ABI
+/// (forward, version 3)"): the cache key, and the arguments of
+/// cuTensorMapEncodeTiled that vary.
+struct TensorMapKey {
+  CUtensorMapDataType dtype = CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
+  uint64_t address = 0;
+  /// Extents, innermost first: head dim, keys, KV heads in the launch,
+  /// batch.
+  cuuint64_t dims[4] = {};
+  /// Byte strides of dims 1-3 (keys, KV heads, batch).
+  cuuint64_t strides[3] = {};
+  cuuint32_t box[4] = {};
+
+  bool operator==(const TensorMapKey &o) const {
+    return dtype == o.dtype && address == o.address &&
+           std::equal(dims, dims + 4, o.dims) &&
+           std::equal(strides, strides + 3, o.strides) &&
+           std::equal(box, box + 4, o.box);
+  }
+};
+
+/// Fills `key` for K or V: `ptr` exactly as passed (a key window's pointer
+/// may point before its allocation) and its element strides (batch, seq,
+/// head). A dimension of extent 1 is never stepped, so it gets the packed
+/// stride (previous stride times previous extent) whatever the caller
+/// passed (0 is common for batch 1). False when the driver would refuse
+/// the layout: an extent outside [1, 2^32] or a byte stride that is
+/// negative, not a multiple of 16 or not below 2^40.
+bool tensorMapKey(const s2rt_forward_args &a, const void *ptr,
+                  const int64_t *stride, int64_t kvHeads, int32_t blockN,
+                  TensorMapKey &key) {
+  const __int128 elemBytes = 2;
+  key.dtype = a.dtype == S2RT_DTYPE_F16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16
+                                        : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
+  key.address = uint64_t(reinterpret_cast<uintptr_t>(ptr));
+  const int64_t extents[4] = {a.head_dim, a.seqlen_k, kvHeads, a.batch};
+  for (int i = 0; i < 4; ++i) {
+    if (extents[i] < 1 || extents[i] > (int64_t(1) << 32))
+      return false;
+    key.dims[i] = cuuint64_t(extents[i]);
+  }
+  const int64_t given[3] = {stride[1], stride[2], stride[0]};
+  __int128 prevStride = elemBytes, prevExtent = extents[0];
+  for (int i = 0; i < 3; ++i) {
+    __int128 s = extents[i + 1] == 1 ? prevStride * prevExtent
+                                     : __int128(given[i]) * elemBytes;
+    if (s < 0 || s % 16 || s >= (__int128(1) << 40))
+      return false;
+    key.strides[i] = cuuint64_t(s);
+    prevStride = s;
+    prevExtent = extents[i + 1];
+  }
+  key.box[0] = 64;
+  key.box[1] = cuuint32_t(blockN);
+  key.box[2] = 1;
+  key.box[3] = 1;
+  return true;
+}
+
+/// What encoding a key came to.
+enum class Encoded {
+  /// The map is valid.
+  Yes,
+  /// cuTensorMapEncodeTiled failed (CUDA_ERROR_INVALID_VALUE for arguments
+  /// it does not take): it would fail again, so the failure is cached too,
+  /// keeping the retries out of the launch path.
+  Refused,
+  /// The call could not be made (no context): not cached.
+  Failed,
+};
+
+/// Encoded tensor maps (and failed encodes) by key, process-wide (an
+/// encoding depends on its key only): at most kSize entries, the oldest
+/// evicted first. Keeps cuTensorMapEncodeTiled (host work, no device work)
+/// out of the repeated launch path.
+class TensorMapCache {
+public:
+  static constexpr int kSize = 64;
+
+  /// The map of `key` into `out`, from the cache or else from
+  /// `encode(key, map)` (returning an Encoded). False when there is none.
+  template <typename Encode>
+  bool get(const TensorMapKey &key, CUtensorMap &out, Encode &&encode) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (int i = 0; i < count; ++i) {
+      const Entry &e = entries[i];
+      if (e.key == key) {
+        if (e.ok)
+          out = e.map;
+        return e.ok;
+      }
+    }
+    Entry fresh;
+    fresh.key = key;
+    std::memset(&fresh.map, 0, sizeof(fresh.map));
+    Encoded r = encode(key, fresh.map);
+    if (r == Encoded::Failed)
+      return false;
+    fresh.ok = r == Encoded::Yes;
+    entries[next] = fresh;
+    next = (next + 1) % kSize;
+    count = std::min(count + 1, kSize);
+    if (fresh.ok)
+      out = fresh.map;
+    return fresh.ok;
+  }
+
+private:
+  struct Entry {
+    TensorMapKey key;
+    bool ok = false;
+    CUtensorMap map;
+  };
+  std::mutex mu;
+  Entry entries[kSize];
+  int count = 0;
+  int next = 0;
+};
+
+TensorMapCache &tensorMapCache() {
+  static TensorMapCache cache;
+  return cache;
+}
+
+/// The K and V tensor maps of a forward launch of a kernel of ABI 3 into
+/// `kMap` and `vMap`; true when the kernel may use them (tma = 1): the
+/// launch is not packed, the driver has cuTensorMapEncodeTiled, S2RT_TMA
+/// is not "0" (l.tensorMaps), both layouts are ones the driver takes and
+/// both encodes succeed. Otherwise false, silently: the kernel then copies
+/// with cp.async, with the same results.
+bool tensorMapsFor(const Driver &d, const Launchable &l,
+                   const s2rt_forward_args &a, int64_t group, CUtensorMap &kMap,
+                   CUtensorMap &vMap) {
+  if (!l.tensorMaps || !d.cuTensorMapEncodeTiled || a.cu_seqlens_q ||
+      a.cu_seqlens_k)
+    return false;
+  int64_t kvHeads = (a.heads + group - 1) / group;
+  TensorMapKey kKey, vKey;
+  if (!tensorMapKey(a, a.k, a.k_stride, kvHeads, l.k->blockN, kKey) ||
+      !tensorMapKey(a, a.v, a.v_stride, kvHeads, l.k->blockN, vKey))
+    return false;
+  auto encode = [&](const TensorMapKey &key, CUtensorMap &map) {
+    // Encoding is host work, but the driver may want a context. (A
+    // failure's message is replaced by the launch's outcome.)
+    s2rt_detail::ContextScope scope(d, l.ctx);
+    if (scope.status() != S2RT_SUCCESS)
+      return Encoded::Failed;
+    const cuuint32_t elementStrides[4] = {1, 1, 1, 1};
+    CUresult r = d.cuTensorMapEncodeTiled(
+        &map, key.dtype, 4, reinterpret_cast<void *>(uintptr_t(key.address)),
+        key.dims, key.strides, key.box, elementStrides,
+        CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+        CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    return r == CUDA_SUCCESS ? Encoded::Yes : Encoded::Refused;
+  };
+  TensorMapCache &cache = tensorMapCache();
+  return cache.get(kKey, kMap, encode) && cache.get(vKey, vMap, encode);
 }
 
 bool aligned(const void *p, uintptr_t a) {
@@ -1053,7 +1226,8 @@ s2rt_status s2rt_forward(s2rt_bundle *bundle, const s2rt_forward_args *args,
     else
       tiles = (w.queryPos + a.seqlen_q + bm - 1) / bm - w.queryPos / bm;
 
-    // The 29 parameters of docs/bundle.md, in order.
+    // The 29 parameters of docs/bundle.md, in order, and for a kernel of
+    // ABI 3 the tma flag and the K and V tensor maps (parameters 29-31).
     const void *q = a.q, *kk = a.k, *v = a.v;
     void *o = a.out;
     void *lse = a.lse;
@@ -1071,12 +1245,26 @@ s2rt_status s2rt_forward(s2rt_bundle *bundle, const s2rt_forward_args *args,
     const void *cuq = a.cu_seqlens_q, *cuk = a.cu_seqlens_k;
     void *tab = reinterpret_cast<void *>(uintptr_t(l.tables));
     int64_t qpos = w.queryPos, kvlo = w.keyBegin, kvhi = w.keyEnd;
-    void *params[29] = {&q,      &kk,        &v,          &o,      &lse,
-                        &sq,     &sk,        &st[0],      &st[1],  &st[2],
-                        &st[3],  &st[4],     &st[5],      &st[6],  &st[7],
-                        &st[8],  &st[9],     &st[10],     &st[11], &st[12],
-                        &st[13], &scaleLog2, &headOffset, &cuq,    &cuk,
-                        &tab,    &qpos,      &kvlo,       &kvhi};
+    // The driver copies the maps' 128 bytes at the launch (and into a
+    // graph node when captured): nothing lives on the device.
+    int32_t tma = 0;
+    alignas(64) CUtensorMap kMap, vMap;
+    if (k.abiVersion == s2::kKernelAbiTensorMaps) {
+      int64_t group =
+          bundle->b.kvHeads > 0 ? bundle->b.heads / bundle->b.kvHeads : 1;
+      tma = tensorMapsFor(d, l, a, group, kMap, vMap) ? 1 : 0;
+      if (!tma) {
+        std::memset(&kMap, 0, sizeof(kMap));
+        std::memset(&vMap, 0, sizeof(vMap));
+      }
+    }
+    // A kernel of ABI 2 reads the first 29 only.
+    void *params[32] = {
+        &q,         &kk,         &v,     &o,      &lse,    &sq,     &sk,
+        &st[0],     &st[1],      &st[2], &st[3],  &st[4],  &st[5],  &st[6],
+        &st[7],     &st[8],      &st[9], &st[10], &st[11], &st[12], &st[13],
+        &scaleLog2, &headOffset, &cuq,   &cuk,    &tab,    &qpos,   &kvlo,
+        &kvhi,      &tma,        &kMap,  &vMap};
     return launch(d, l, tiles, a.heads, a.batch, stream, params);
   });
 }

@@ -9,6 +9,8 @@
 
 #include <cuda.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -30,6 +32,21 @@ std::string lastCopy;
 std::string lastFunctionName;
 /// Entry point name of every function handed out.
 std::map<CUfunction, std::string> functionNames;
+/// A kernel parameter as its PTX declares it: its size in bytes.
+struct ParamDecl {
+  size_t size;
+};
+/// The image text of every module (up to its first NUL byte) and the
+/// parameters each function's entry declares there (empty when the image
+/// does not declare them).
+std::map<CUmodule, std::string> moduleImages;
+std::map<CUfunction, std::vector<ParamDecl>> functionParams;
+/// Every parameter of the last launch, whole, and the host address it was
+/// passed at.
+std::vector<std::string> lastParams;
+std::vector<uintptr_t> lastParamAddresses;
+/// Every cuTensorMapEncodeTiled call since the last reset.
+std::vector<FakeTensorMapEncode> encodes;
 /// Live streams and events (handles made up by the fake), and streams
 /// destroyed since (using one is an error).
 std::set<CUstream> liveStreams, deadStreams;
@@ -78,6 +95,90 @@ bool streamOk(CUstream s) { return !s || !deadStreams.count(s); }
 
 void *hostPtr(CUdeviceptr p) { return reinterpret_cast<void *>(uintptr_t(p)); }
 
+/// The parameters that `.entry name(...)` declares in PTX `image`: each
+/// `.param [.align N] .<type> pname[[count]]`, the type's size from its bit
+/// width (.u64 8 bytes, .b8 1 byte, ...). Empty when the image does not
+/// declare the entry.
+std::vector<ParamDecl> declaredParams(const std::string &image,
+                                      const std::string &name) {
+  size_t at = 0, open = std::string::npos;
+  while ((at = image.find(".entry", at)) != std::string::npos) {
+    size_t p = at + 6;
+    while (p < image.size() && std::isspace(uint8_t(image[p])))
+      ++p;
+    if (image.compare(p, name.size(), name) == 0) {
+      p += name.size();
+      while (p < image.size() && std::isspace(uint8_t(image[p])))
+        ++p;
+      if (p < image.size() && image[p] == '(') {
+        open = p;
+        break;
+      }
+    }
+    at = p;
+  }
+  std::vector<ParamDecl> out;
+  if (open == std::string::npos)
+    return out;
+  size_t close = image.find(')', open);
+  if (close == std::string::npos)
+    return out;
+  std::string list = image.substr(open + 1, close - open - 1);
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string decl = list.substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start);
+    start = comma == std::string::npos ? list.size() + 1 : comma + 1;
+    if (decl.find(".param") == std::string::npos)
+      continue;
+    size_t elem = 0, count = 1;
+    // The type: the first .<letter><digits> token after ".param".
+    for (size_t p = decl.find(".param") + 6; p < decl.size(); ++p) {
+      if (decl[p] != '.' || p + 2 >= decl.size())
+        continue;
+      char kind = decl[p + 1];
+      if ((kind == 'u' || kind == 's' || kind == 'b' || kind == 'f') &&
+          std::isdigit(uint8_t(decl[p + 2]))) {
+        elem = size_t(std::strtoul(decl.c_str() + p + 2, nullptr, 10)) / 8;
+        break;
+      }
+    }
+    size_t bracket = decl.find('[');
+    if (bracket != std::string::npos)
+      count = size_t(std::strtoul(decl.c_str() + bracket + 1, nullptr, 10));
+    out.push_back(ParamDecl{elem * count});
+  }
+  return out;
+}
+
+#ifndef FAKE_CUDA_NO_TENSOR_MAPS
+/// Size in bytes of an element of `t` (0: a type the fake does not take).
+size_t elementBytes(CUtensorMapDataType t) {
+  switch (t) {
+  case CU_TENSOR_MAP_DATA_TYPE_UINT8:
+    return 1;
+  case CU_TENSOR_MAP_DATA_TYPE_UINT16:
+  case CU_TENSOR_MAP_DATA_TYPE_FLOAT16:
+  case CU_TENSOR_MAP_DATA_TYPE_BFLOAT16:
+    return 2;
+  case CU_TENSOR_MAP_DATA_TYPE_UINT32:
+  case CU_TENSOR_MAP_DATA_TYPE_INT32:
+  case CU_TENSOR_MAP_DATA_TYPE_FLOAT32:
+  case CU_TENSOR_MAP_DATA_TYPE_FLOAT32_FTZ:
+  case CU_TENSOR_MAP_DATA_TYPE_TFLOAT32:
+  case CU_TENSOR_MAP_DATA_TYPE_TFLOAT32_FTZ:
+    return 4;
+  case CU_TENSOR_MAP_DATA_TYPE_UINT64:
+  case CU_TENSOR_MAP_DATA_TYPE_INT64:
+  case CU_TENSOR_MAP_DATA_TYPE_FLOAT64:
+    return 8;
+  default:
+    return 0;
+  }
+}
+#endif
+
 } // namespace
 
 extern "C" {
@@ -94,6 +195,11 @@ void fake_cuda_reset(void) {
   ctxStack.clear();
   lastCopy.clear();
   functionNames.clear();
+  moduleImages.clear();
+  functionParams.clear();
+  lastParams.clear();
+  lastParamAddresses.clear();
+  encodes.clear();
   liveStreams.clear();
   deadStreams.clear();
   liveEvents.clear();
@@ -146,6 +252,36 @@ const char *fake_cuda_function_name(const void *function) {
   auto it = functionNames.find(
       reinterpret_cast<CUfunction>(const_cast<void *>(function)));
   return it == functionNames.end() ? "" : it->second.c_str();
+}
+
+size_t fake_cuda_last_launch_param(int i, void *out, size_t capacity,
+                                   uintptr_t *address) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (i < 0 || size_t(i) >= lastParams.size())
+    return 0;
+  const std::string &p = lastParams[size_t(i)];
+  if (out)
+    std::memcpy(out, p.data(), std::min(p.size(), capacity));
+  if (address)
+    *address = lastParamAddresses[size_t(i)];
+  return p.size();
+}
+
+int fake_cuda_tensor_map_encode(int i, FakeTensorMapEncode *out) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (i < 0 || size_t(i) >= encodes.size())
+    return 0;
+  if (out)
+    *out = encodes[size_t(i)];
+  return 1;
+}
+
+int fake_cuda_has_tensor_map_encode(void) {
+#ifdef FAKE_CUDA_NO_TENSOR_MAPS
+  return 0;
+#else
+  return 1;
+#endif
 }
 
 CUresult cuInit(unsigned int) {
@@ -302,6 +438,9 @@ CUresult cuModuleLoadDataEx(CUmodule *module, const void *image,
     return CUDA_ERROR_INVALID_CONTEXT;
   ++stats.moduleLoads;
   const char *bytes = static_cast<const char *>(image);
+  CUmodule handle =
+      reinterpret_cast<CUmodule>(uintptr_t(0x100000 + stats.moduleLoads));
+  moduleImages[handle] = bytes;
   if (std::memcmp(bytes,
                   "\x7f"
                   "ELF",
@@ -309,7 +448,7 @@ CUresult cuModuleLoadDataEx(CUmodule *module, const void *image,
     ++stats.moduleLoadsCubin;
   else
     ++stats.moduleLoadsPtx;
-  *module = reinterpret_cast<CUmodule>(uintptr_t(0x100000 + stats.moduleLoads));
+  *module = handle;
   return CUDA_SUCCESS;
 }
 
@@ -328,6 +467,10 @@ CUresult cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod,
     return CUDA_ERROR_NOT_FOUND;
   *hfunc = reinterpret_cast<CUfunction>(uintptr_t(hmod) * 16);
   functionNames[*hfunc] = name;
+  auto image = moduleImages.find(hmod);
+  functionParams[*hfunc] = image == moduleImages.end()
+                               ? std::vector<ParamDecl>()
+                               : declaredParams(image->second, name);
   return CUDA_SUCCESS;
 }
 
@@ -384,10 +527,28 @@ CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy,
            name->second.find(part) != std::string::npos;
   };
   bool merge = named("merge"), copy = named("copy");
-  l.numParams = copy ? 2 : merge ? 15 : 29;
-  for (int i = 0; i < l.numParams; ++i)
-    std::memcpy(l.params[i], kernelParams[i],
-                !merge && !copy && (i == 21 || i == 22) ? 4 : 8);
+  // The parameters as the kernel's PTX declares them, else by kind.
+  std::vector<ParamDecl> decls;
+  auto declared = functionParams.find(f);
+  if (declared != functionParams.end())
+    decls = declared->second;
+  if (decls.empty()) {
+    int n = copy ? 2 : merge ? 15 : 29;
+    for (int i = 0; i < n; ++i) {
+      size_t size = !merge && !copy && (i == 21 || i == 22) ? 4 : 8;
+      decls.push_back(ParamDecl{size});
+    }
+  }
+  l.numParams = int(decls.size());
+  lastParams.clear();
+  lastParamAddresses.clear();
+  for (size_t i = 0; i < decls.size(); ++i) {
+    const char *p = static_cast<const char *>(kernelParams[i]);
+    lastParams.emplace_back(p, decls[i].size);
+    lastParamAddresses.push_back(reinterpret_cast<uintptr_t>(p));
+    if (i < 29)
+      std::memcpy(l.params[i], p, std::min<size_t>(decls[i].size, 8));
+  }
   lastLaunch = l;
   if (copy) {
     // Run the copy kernel on the host: grid.x segments of six i64 words
@@ -579,6 +740,96 @@ CUresult cuEventSynchronize(CUevent event) {
   ++stats.eventSyncs;
   return CUDA_SUCCESS;
 }
+
+#ifndef FAKE_CUDA_NO_TENSOR_MAPS
+CUresult cuTensorMapEncodeTiled(
+    CUtensorMap *tensorMap, CUtensorMapDataType tensorDataType,
+    cuuint32_t tensorRank, void *globalAddress, const cuuint64_t *globalDim,
+    const cuuint64_t *globalStrides, const cuuint32_t *boxDim,
+    const cuuint32_t *elementStrides, CUtensorMapInterleave interleave,
+    CUtensorMapSwizzle swizzle, CUtensorMapL2promotion l2Promotion,
+    CUtensorMapFloatOOBfill oobFill) {
+  std::lock_guard<std::mutex> lock(mu);
+  ++stats.tensorMapEncodes;
+  FakeTensorMapEncode e = FakeTensorMapEncode();
+  e.dataType = int(tensorDataType);
+  e.rank = tensorRank;
+  e.globalAddress = uint64_t(reinterpret_cast<uintptr_t>(globalAddress));
+  e.interleave = int(interleave);
+  e.swizzle = int(swizzle);
+  e.l2Promotion = int(l2Promotion);
+  e.oobFill = int(oobFill);
+  e.mapAligned = reinterpret_cast<uintptr_t>(tensorMap) % 64 == 0;
+  bool rankOk = tensorRank >= 1 && tensorRank <= 5 && globalDim &&
+                globalStrides && boxDim && elementStrides;
+  if (rankOk) {
+    for (cuuint32_t i = 0; i < tensorRank; ++i) {
+      e.globalDim[i] = globalDim[i];
+      e.boxDim[i] = boxDim[i];
+      e.elementStrides[i] = elementStrides[i];
+      if (i + 1 < tensorRank)
+        e.globalStrides[i] = globalStrides[i];
+    }
+  }
+  // The requirements cuda.h lists (CUDA 12-13) for the unpacked types.
+  auto check = [&]() -> CUresult {
+    CUresult c;
+    if (failing("cuTensorMapEncodeTiled", c))
+      return c;
+    // The driver documents CUDA_ERROR_INVALID_CONTEXT: the fake wants one.
+    if (ctxStack.empty())
+      return CUDA_ERROR_INVALID_CONTEXT;
+    size_t elem = elementBytes(tensorDataType);
+    if (!tensorMap || !e.mapAligned || !rankOk || !elem)
+      return CUDA_ERROR_INVALID_VALUE;
+    if (e.globalAddress % 16 ||
+        (interleave == CU_TENSOR_MAP_INTERLEAVE_32B && e.globalAddress % 32))
+      return CUDA_ERROR_INVALID_VALUE;
+    if (interleave > CU_TENSOR_MAP_INTERLEAVE_32B ||
+        swizzle > CU_TENSOR_MAP_SWIZZLE_128B_ATOM_64B ||
+        l2Promotion > CU_TENSOR_MAP_L2_PROMOTION_L2_256B ||
+        oobFill > CU_TENSOR_MAP_FLOAT_OOB_FILL_NAN_REQUEST_ZERO_FMA)
+      return CUDA_ERROR_INVALID_VALUE;
+    if (interleave == CU_TENSOR_MAP_INTERLEAVE_32B &&
+        swizzle != CU_TENSOR_MAP_SWIZZLE_32B)
+      return CUDA_ERROR_INVALID_VALUE;
+    for (cuuint32_t i = 0; i < tensorRank; ++i) {
+      if (globalDim[i] == 0 || globalDim[i] > (uint64_t(1) << 32))
+        return CUDA_ERROR_INVALID_VALUE;
+      if (boxDim[i] == 0 || boxDim[i] > 256)
+        return CUDA_ERROR_INVALID_VALUE;
+      if (elementStrides[i] == 0 || elementStrides[i] > 8)
+        return CUDA_ERROR_INVALID_VALUE;
+      if (i + 1 < tensorRank &&
+          (globalStrides[i] %
+               (interleave == CU_TENSOR_MAP_INTERLEAVE_32B ? 32 : 16) ||
+           globalStrides[i] >= (uint64_t(1) << 40)))
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    uint64_t inner = uint64_t(boxDim[0]) * elem;
+    if (interleave == CU_TENSOR_MAP_INTERLEAVE_NONE) {
+      if (inner % 16)
+        return CUDA_ERROR_INVALID_VALUE;
+      uint64_t span = swizzle == CU_TENSOR_MAP_SWIZZLE_NONE  ? ~uint64_t(0)
+                      : swizzle == CU_TENSOR_MAP_SWIZZLE_32B ? 32
+                      : swizzle == CU_TENSOR_MAP_SWIZZLE_64B ? 64
+                                                             : 128;
+      if (inner > span)
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    return CUDA_SUCCESS;
+  };
+  CUresult r = check();
+  e.result = int(r);
+  encodes.push_back(e);
+  if (r == CUDA_SUCCESS) {
+    std::memset(tensorMap, 0, sizeof(*tensorMap));
+    tensorMap->opaque[0] = e.globalAddress;
+    tensorMap->opaque[1] = encodes.size();
+  }
+  return r;
+}
+#endif
 
 CUresult cuEventElapsedTime(float *ms, CUevent start, CUevent end) {
   FAKE_FAIL("cuEventElapsedTime");

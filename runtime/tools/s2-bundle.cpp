@@ -37,7 +37,7 @@ int usage() {
          "       s2-bundle create -o OUT.s2m --pattern-text FILE\n"
          "           --kernel name=N,target=sm_80,dtype=bf16|f16,head_dim=D,"
          "block_m=M,block_n=N,threads=T,smem=BYTES,ptx=FILE[,cubin=FILE]"
-         "[,kind=forward|merge|copy]\n"
+         "[,kind=forward|merge|copy][,abi=2|3]\n"
          "           [--kernel ...] [--tables FILE.i32] [--max-seq-len N]\n"
          "           [--setting KEY=VALUE]...\n";
   return 2;

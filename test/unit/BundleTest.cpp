@@ -478,6 +478,53 @@ TEST(Bundle, ValidationMessages) {
   EXPECT_NE(err.find("ABI version 7"), std::string::npos) << err;
 }
 
+TEST(Bundle, KernelAbiVersions) {
+  // Forward kernels take version 2 or 3 (K/V tensor maps) and keep it
+  // through a round trip; merge and copy kernels take only 2.
+  Bundle b = sampleWithCopy();
+  b.kernels[1].abiVersion = kKernelAbiTensorMaps; // forward, sm_90a
+  ASSERT_EQ(validateBundle(b), "");
+  Bundle r;
+  std::string err;
+  ASSERT_TRUE(read(writeBundle(b), r, err)) << err;
+  EXPECT_EQ(r.kernels[0].abiVersion, kKernelAbiVersion);
+  EXPECT_EQ(r.kernels[1].abiVersion, 3);
+  EXPECT_EQ(r.kernels[2].abiVersion, kKernelAbiVersion);
+  EXPECT_EQ(r.kernels[3].abiVersion, kKernelAbiVersion);
+  EXPECT_EQ(writeBundle(r), writeBundle(b));
+  // 3 for a merge or copy kernel: rejected, by the validator and the reader.
+  for (size_t i : {size_t(2), size_t(3)}) {
+    Bundle v = b;
+    v.kernels[i].abiVersion = kKernelAbiTensorMaps;
+    const char *kind = i == 2 ? "merge" : "copy";
+    std::string want =
+        "kernel #" + std::to_string(i) + " '" + v.kernels[i].name +
+        "': unsupported kernel ABI version 3, expected 2 (version 3, with "
+        "tensor maps, is for forward kernels only; this is a " +
+        kind + " kernel)";
+    EXPECT_EQ(validateBundle(v), want);
+    EXPECT_FALSE(read(writeBundle(v), r, err));
+    EXPECT_NE(err.find(want), std::string::npos) << err;
+  }
+  // 4 (and 1) for a forward kernel: rejected.
+  for (int32_t abi : {4, 1}) {
+    Bundle v = b;
+    v.kernels[0].abiVersion = abi;
+    std::string want = "kernel #0 's2_fwd_bf16_d128_sm80': unsupported kernel "
+                       "ABI version " +
+                       std::to_string(abi) + ", expected 2 or 3";
+    EXPECT_EQ(validateBundle(v), want);
+    EXPECT_FALSE(read(writeBundle(v), r, err));
+    EXPECT_NE(err.find(want), std::string::npos) << err;
+  }
+  Bundle v = b;
+  v.kernels[2].abiVersion = 4;
+  EXPECT_NE(validateBundle(v).find("unsupported kernel ABI version 4, "
+                                   "expected 2"),
+            std::string::npos);
+  EXPECT_EQ(validateBundle(v).find("or 3"), std::string::npos);
+}
+
 TEST(Bundle, ParseTarget) {
   int arch = 0;
   bool specific = false;

@@ -92,6 +92,9 @@ TEST_F(FakeDriver, EveryEntryPointIsLoaded) {
   EXPECT_EQ(loadedDriver(), d);
 #define S2RT_EXPECT_LOADED(fn) EXPECT_NE(d->fn, nullptr) << #fn;
   S2RT_DRIVER_FUNCTIONS(S2RT_EXPECT_LOADED)
+  // The fake has the optional ones too (RuntimeTestCuda11 runs the runtime
+  // on a fake without them).
+  S2RT_OPTIONAL_DRIVER_FUNCTIONS(S2RT_EXPECT_LOADED)
 #undef S2RT_EXPECT_LOADED
   // Calls reach the fake under cuda.h's versioned names (cuStreamDestroy is
   // cuStreamDestroy_v2, cuEventElapsedTime cuEventElapsedTime_v2).

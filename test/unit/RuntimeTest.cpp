@@ -295,6 +295,29 @@ TEST(Runtime, CorruptTruncatedAndWrongVersionBundles) {
   std::string abiFile = s2::writeBundle(abi);
   EXPECT_STATUS(s2rt_bundle_load_memory(abiFile.data(), abiFile.size(), &b),
                 S2RT_ERROR_VERSION_MISMATCH, "ABI version 1");
+  // Version 3 (tensor maps) loads for a forward kernel, not for a merge
+  // kernel; 4 does not load.
+  abi = sampleWithMerge();
+  abi.kernels[5].abiVersion = s2::kKernelAbiTensorMaps; // fwd_bf16_128_sm90a
+  abiFile = s2::writeBundle(abi);
+  ASSERT_EQ(s2rt_bundle_load_memory(abiFile.data(), abiFile.size(), &b),
+            S2RT_SUCCESS)
+      << s2rt_last_error();
+  s2rt_kernel_info info;
+  ASSERT_EQ(s2rt_bundle_kernel_info(b, 5, &info), S2RT_SUCCESS);
+  EXPECT_EQ(info.abi_version, 3);
+  s2rt_bundle_destroy(b);
+  abi.kernels[0].abiVersion = s2::kKernelAbiTensorMaps; // a merge kernel
+  abiFile = s2::writeBundle(abi);
+  EXPECT_STATUS(s2rt_bundle_load_memory(abiFile.data(), abiFile.size(), &b),
+                S2RT_ERROR_VERSION_MISMATCH,
+                "ABI version 3, expected 2 (version 3, with tensor maps, is "
+                "for forward kernels only");
+  abi = sampleWithMerge();
+  abi.kernels[5].abiVersion = 4;
+  abiFile = s2::writeBundle(abi);
+  EXPECT_STATUS(s2rt_bundle_load_memory(abiFile.data(), abiFile.size(), &b),
+                S2RT_ERROR_VERSION_MISMATCH, "ABI version 4, expected 2 or 3");
   EXPECT_STATUS(s2rt_bundle_load_memory(nullptr, 10, &b),
                 S2RT_ERROR_INVALID_ARGUMENT, "null");
   EXPECT_STATUS(s2rt_bundle_load_memory(file.data(), file.size(), nullptr),
@@ -1698,6 +1721,509 @@ TEST_F(FakeDriver, SequenceParallelVirtualRanks) {
     EXPECT_STATUS(s2rt_sp_create(l.b, &bad, &sp), S2RT_ERROR_INVALID_ARGUMENT,
                   "s2rt_sp_config_init");
   }
+}
+
+//===----------------------------------------------------------------------===//
+// Forward kernels of kernel ABI 3: the tma flag and the K/V tensor maps
+// (docs/bundle.md, "Kernel ABI (forward, version 3)"). RuntimeTest runs them
+// against a fake with cuTensorMapEncodeTiled, RuntimeTestCuda11 against one
+// without. The runtime's map cache is process-wide: every test uses K/V
+// addresses of its own.
+//===----------------------------------------------------------------------===//
+
+/// PTX declaring forward entry `name` with the parameters of kernel ABI
+/// `abi` (29; 32 for ABI 3, the maps 128 bytes aligned to 64), which is
+/// where the fake driver takes a kernel's parameters from.
+std::string forwardPtx(const std::string &name, const std::string &target,
+                       int abi) {
+  int n = abi == s2::kKernelAbiTensorMaps ? 32 : 29;
+  std::string s = ".version 8.0\n.target " + target +
+                  "\n.address_size 64\n\n.visible .entry " + name + "(\n";
+  for (int i = 0; i < n; ++i) {
+    std::string p = name + "_param_" + std::to_string(i);
+    s += i >= 30              ? "\t.param .align 64 .b8 " + p + "[128]"
+         : i == 21            ? "\t.param .f32 " + p
+         : i == 22 || i == 29 ? "\t.param .u32 " + p
+                              : "\t.param .u64 " + p;
+    s += i + 1 < n ? ",\n" : "\n";
+  }
+  return s + ")\n{\n\tret;\n}\n";
+}
+
+/// `k` as a PTX kernel of ABI `abi` with its parameters declared.
+s2::BundleKernel withAbi(s2::BundleKernel k, int abi) {
+  k.abiVersion = abi;
+  k.ptx = forwardPtx(k.name, k.target, abi);
+  k.cubin.clear();
+  return k;
+}
+
+/// The sample pattern with sm_90a kernels: bf16 d128 of ABI 3 (block_n
+/// 64), f16 d64 of ABI 3 with block_n 128, f16 d36 of ABI 3, and bf16 d64
+/// of ABI 2 (its 29 parameters declared).
+s2::Bundle tmaSample() {
+  s2::Bundle b = sample();
+  b.kernels.clear();
+  b.kernels.push_back(withAbi(
+      kernel("fwd_bf16_128_tma", "sm_90a", s2::DType::BF16, 128, true, false),
+      s2::kKernelAbiTensorMaps));
+  s2::BundleKernel f16 = withAbi(
+      kernel("fwd_f16_64_tma", "sm_90a", s2::DType::F16, 64, true, false),
+      s2::kKernelAbiTensorMaps);
+  f16.blockN = 128;
+  b.kernels.push_back(f16);
+  b.kernels.push_back(withAbi(
+      kernel("fwd_f16_36_tma", "sm_90a", s2::DType::F16, 36, true, false),
+      s2::kKernelAbiTensorMaps));
+  b.kernels.push_back(withAbi(
+      kernel("fwd_bf16_64_abi2", "sm_90a", s2::DType::BF16, 64, true, false),
+      s2::kKernelAbiVersion));
+  return b;
+}
+
+/// goodArgs() (bf16 d128, B 2, 1000 keys, (B, S, H, D) layout, 2 KV heads)
+/// with K and V at addresses of their own.
+s2rt_forward_args tmaArgs(uintptr_t k, uintptr_t v) {
+  s2rt_forward_args a = goodArgs();
+  a.k = reinterpret_cast<const void *>(k);
+  a.v = reinterpret_cast<const void *>(v);
+  return a;
+}
+
+/// Parameters 29-31 of the last launch.
+struct TmaParams {
+  int32_t tma = -1;
+  uint64_t kMap[16] = {};
+  uint64_t vMap[16] = {};
+  uintptr_t kAt = 1, vAt = 1;
+};
+
+TmaParams lastTmaParams() {
+  TmaParams t;
+  EXPECT_EQ(fake_cuda_last_launch_param(29, &t.tma, 4, nullptr), 4u);
+  EXPECT_EQ(fake_cuda_last_launch_param(30, t.kMap, 128, &t.kAt), 128u);
+  EXPECT_EQ(fake_cuda_last_launch_param(31, t.vMap, 128, &t.vAt), 128u);
+  return t;
+}
+
+bool allZero(const uint64_t (&map)[16]) {
+  for (uint64_t w : map)
+    if (w)
+      return false;
+  return true;
+}
+
+/// Checks encode call `i` against the map docs/bundle.md describes.
+void expectEncode(int i, int dataType, uintptr_t address,
+                  std::vector<uint64_t> dims, std::vector<uint64_t> strides,
+                  unsigned boxN) {
+  SCOPED_TRACE("encode call " + std::to_string(i));
+  FakeTensorMapEncode e;
+  ASSERT_TRUE(fake_cuda_tensor_map_encode(i, &e));
+  EXPECT_EQ(e.result, CUDA_SUCCESS);
+  EXPECT_EQ(e.dataType, dataType);
+  ASSERT_EQ(e.rank, 4u);
+  EXPECT_EQ(e.globalAddress, uint64_t(address));
+  EXPECT_EQ(std::vector<uint64_t>(e.globalDim, e.globalDim + 4), dims);
+  EXPECT_EQ(std::vector<uint64_t>(e.globalStrides, e.globalStrides + 3),
+            strides);
+  EXPECT_EQ(std::vector<unsigned>(e.boxDim, e.boxDim + 4),
+            (std::vector<unsigned>{64, boxN, 1, 1}));
+  EXPECT_EQ(std::vector<unsigned>(e.elementStrides, e.elementStrides + 4),
+            (std::vector<unsigned>{1, 1, 1, 1}));
+  EXPECT_EQ(e.interleave, CU_TENSOR_MAP_INTERLEAVE_NONE);
+  EXPECT_EQ(e.swizzle, CU_TENSOR_MAP_SWIZZLE_128B);
+  EXPECT_EQ(e.l2Promotion, CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
+  EXPECT_EQ(e.oobFill, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  EXPECT_TRUE(e.mapAligned);
+}
+
+#define SKIP_WITHOUT_ENCODE()                                                  \
+  if (!fake_cuda_has_tensor_map_encode())                                      \
+  GTEST_SKIP() << "the fake driver has no cuTensorMapEncodeTiled "             \
+                  "(TensorMapsNeedTheEncodeFunction covers it)"
+
+TEST_F(FakeDriver, TensorMapsForAbi3Kernels) {
+  SKIP_WITHOUT_ENCODE();
+  Loaded l(tmaSample());
+  s2rt_forward_args a = tmaArgs(0x10000000, 0x11000000);
+  a.lse = reinterpret_cast<float *>(uintptr_t(0x500000));
+  a.lse_stride[0] = 8 * 1000;
+  a.lse_stride[1] = 1000;
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_STREQ(s2rt_last_error(), "");
+  FakeLaunch f = fake_cuda_last_launch();
+  EXPECT_STREQ(fake_cuda_function_name(f.function), "fwd_bf16_128_tma");
+  ASSERT_EQ(f.numParams, 32);
+  // The 29 parameters of version 2, unchanged.
+  EXPECT_EQ(param<uintptr_t>(f, 0), 0x100000u);
+  EXPECT_EQ(param<uintptr_t>(f, 1), 0x10000000u);
+  EXPECT_EQ(param<uintptr_t>(f, 2), 0x11000000u);
+  EXPECT_EQ(param<uintptr_t>(f, 4), 0x500000u);
+  EXPECT_EQ(param<int64_t>(f, 6), 1000);
+  EXPECT_EQ(param<int64_t>(f, 11), 256);
+  EXPECT_EQ(param<int32_t>(f, 22), 0);
+  EXPECT_EQ(param<int64_t>(f, 28), 1000);
+  // Then tma = 1 and the maps the driver encoded, K then V.
+  ASSERT_EQ(fake_cuda_stats().tensorMapEncodes, 2);
+  TmaParams t = lastTmaParams();
+  EXPECT_EQ(t.tma, 1);
+  EXPECT_EQ(t.kMap[0], 0x10000000u);
+  EXPECT_EQ(t.kMap[1], 1u);
+  EXPECT_EQ(t.vMap[0], 0x11000000u);
+  EXPECT_EQ(t.vMap[1], 2u);
+  EXPECT_EQ(t.kAt % 64, 0u);
+  EXPECT_EQ(t.vAt % 64, 0u);
+  // (D, S, KV heads, B) = (128, 1000, 2, 2); byte strides of seq, head,
+  // batch; box (64, BLOCK_N).
+  expectEncode(0, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 0x10000000,
+               {128, 1000, 2, 2}, {512, 256, 512000}, 64);
+  expectEncode(1, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 0x11000000,
+               {128, 1000, 2, 2}, {512, 256, 512000}, 64);
+
+  // f16, the kernel's BLOCK_N (128, not the bundle's 64) in the box; batch
+  // 1 with batch stride 0 and one KV head in the launch (heads [4, 8), G =
+  // 4): those dims get the packed stride.
+  a = tmaArgs(0x12000000, 0x13000000);
+  a.dtype = S2RT_DTYPE_F16;
+  a.head_dim = 64;
+  a.batch = 1;
+  a.heads = 4;
+  a.head_offset = 4;
+  int64_t qs[3] = {0, 8 * 64, 64}, ks[3] = {0, 2 * 64, 64};
+  for (int i = 0; i < 3; ++i) {
+    a.q_stride[i] = a.o_stride[i] = qs[i];
+    a.k_stride[i] = a.v_stride[i] = ks[i];
+  }
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  f = fake_cuda_last_launch();
+  EXPECT_STREQ(fake_cuda_function_name(f.function), "fwd_f16_64_tma");
+  EXPECT_EQ(f.grid[1], 4u);
+  ASSERT_EQ(fake_cuda_stats().tensorMapEncodes, 4);
+  t = lastTmaParams();
+  EXPECT_EQ(t.tma, 1);
+  EXPECT_EQ(t.kMap[0], 0x12000000u);
+  EXPECT_EQ(t.vMap[0], 0x13000000u);
+  // seq 64 * 2 * 2 bytes; head (extent 1) 256 * 1000; batch (extent 1)
+  // 256000 * 1.
+  expectEncode(2, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 0x12000000, {64, 1000, 1, 1},
+               {256, 256000, 256000}, 128);
+  expectEncode(3, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 0x13000000, {64, 1000, 1, 1},
+               {256, 256000, 256000}, 128);
+  // Heads [0, 3): ceil(3 / 4) = 1 KV head in the launch.
+  a = tmaArgs(0x14000000, 0x15000000);
+  a.heads = 3;
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_EQ(lastTmaParams().tma, 1);
+  expectEncode(4, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 0x14000000,
+               {128, 1000, 1, 2}, {512, 512000, 512000}, 64);
+
+  // A key window [256, 512) whose k and v point before their buffers (k =
+  // buffer - 256 keys): the maps take the pointers as passed and the whole
+  // key length.
+  uintptr_t kBuf = 0x16000000, vBuf = 0x17000000, before = 256 * 512;
+  a = tmaArgs(kBuf - before, vBuf - before);
+  a.seqlen_q = 256;
+  a.query_pos = 256;
+  a.key_begin = 256;
+  a.key_end = 512;
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  f = fake_cuda_last_launch();
+  EXPECT_EQ(param<uintptr_t>(f, 1), kBuf - before);
+  EXPECT_EQ(param<int64_t>(f, 27), 256);
+  EXPECT_EQ(param<int64_t>(f, 28), 512);
+  t = lastTmaParams();
+  EXPECT_EQ(t.tma, 1);
+  EXPECT_EQ(t.kMap[0], kBuf - before);
+  expectEncode(6, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, kBuf - before,
+               {128, 1000, 2, 2}, {512, 256, 512000}, 64);
+  expectEncode(7, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, vBuf - before,
+               {128, 1000, 2, 2}, {512, 256, 512000}, 64);
+  EXPECT_STREQ(s2rt_last_error(), "");
+}
+
+TEST_F(FakeDriver, TensorMapsAreCached) {
+  SKIP_WITHOUT_ENCODE();
+  Loaded l(tmaSample());
+  s2rt_forward_args a = tmaArgs(0x20000000, 0x21000000);
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  ASSERT_EQ(fake_cuda_stats().tensorMapEncodes, 2);
+  TmaParams first = lastTmaParams();
+  EXPECT_EQ(first.tma, 1);
+  // The same launch again: no encode, the same maps.
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS);
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 2);
+  TmaParams again = lastTmaParams();
+  EXPECT_EQ(again.tma, 1);
+  EXPECT_EQ(std::memcmp(first.kMap, again.kMap, 128), 0);
+  EXPECT_EQ(std::memcmp(first.vMap, again.vMap, 128), 0);
+  // Another query length or window changes no map either.
+  a.seqlen_q = 100;
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS);
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 2);
+  // Every other thing a map depends on is part of the key: address, dims,
+  // strides.
+  a.v = reinterpret_cast<const void *>(uintptr_t(0x22000000));
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS);
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 3); // V only
+  a.seqlen_k = 1100;
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS);
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 5);
+  a.k_stride[0] = a.v_stride[0] = 1100 * 2 * 128 + 8;
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS);
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 7);
+  EXPECT_EQ(lastTmaParams().tma, 1);
+
+  // Bounded at 64 maps, the oldest evicted first (a hit does not make a
+  // map younger): B's two maps survive 62 younger ones, not 64.
+  s2rt_forward_args b = tmaArgs(0x23000000, 0x24000000);
+  ASSERT_EQ(s2rt_forward(l.b, &b, nullptr), S2RT_SUCCESS);
+  int encodes = fake_cuda_stats().tensorMapEncodes;
+  EXPECT_EQ(encodes, 9);
+  auto other = [&](int i) {
+    s2rt_forward_args o = tmaArgs(0x30000000 + uintptr_t(i) * 0x100000,
+                                  0x50000000 + uintptr_t(i) * 0x100000);
+    ASSERT_EQ(s2rt_forward(l.b, &o, nullptr), S2RT_SUCCESS);
+  };
+  for (int i = 0; i < 31; ++i)
+    other(i);
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, encodes + 62);
+  ASSERT_EQ(s2rt_forward(l.b, &b, nullptr), S2RT_SUCCESS);
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, encodes + 62);
+  other(31);
+  ASSERT_EQ(s2rt_forward(l.b, &b, nullptr), S2RT_SUCCESS);
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, encodes + 64 + 2);
+  EXPECT_EQ(lastTmaParams().tma, 1);
+}
+
+TEST_F(FakeDriver, TensorMapFallbacks) {
+  SKIP_WITHOUT_ENCODE();
+  Loaded l(tmaSample());
+  // Each case launches with tma = 0 and zeroed maps (32 parameters still),
+  // succeeds and leaves no error message.
+  auto expectNoTma = [&](const char *what) {
+    SCOPED_TRACE(what);
+    EXPECT_STREQ(s2rt_last_error(), "");
+    EXPECT_EQ(fake_cuda_last_launch().numParams, 32);
+    TmaParams t = lastTmaParams();
+    EXPECT_EQ(t.tma, 0);
+    EXPECT_TRUE(allZero(t.kMap));
+    EXPECT_TRUE(allZero(t.vMap));
+  };
+
+  // Packed: never, and nothing is encoded.
+  s2rt_forward_args a = tmaArgs(0x60000000, 0x61000000);
+  a.cu_seqlens_q = reinterpret_cast<const int32_t *>(uintptr_t(0x600000));
+  a.cu_seqlens_k = reinterpret_cast<const int32_t *>(uintptr_t(0x700000));
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  expectNoTma("packed");
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 0);
+
+  // A byte stride of 2^40 or more (batch stride 2^39 elements).
+  a = tmaArgs(0x62000000, 0x63000000);
+  a.k_stride[0] = int64_t(1) << 39;
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  expectNoTma("stride of 2^40 bytes");
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 0);
+  a.k_stride[0] = (int64_t(1) << 39) - 8; // just below: fine
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_EQ(lastTmaParams().tma, 1);
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 2);
+
+  // A stride that is not a multiple of 16 bytes. The argument checks take
+  // only multiples of 8 elements, so it takes the packed stride of a key
+  // dimension of extent 1, which is the head dim's: 36 elements, 72 bytes
+  // (rows padded to 40 elements).
+  a = tmaArgs(0x64000000, 0x65000000);
+  a.dtype = S2RT_DTYPE_F16;
+  a.head_dim = 36;
+  a.seqlen_q = a.seqlen_k = 1;
+  int64_t qs[3] = {8 * 40, 8 * 40, 40}, ks[3] = {2 * 40, 2 * 40, 40};
+  for (int i = 0; i < 3; ++i) {
+    a.q_stride[i] = a.o_stride[i] = qs[i];
+    a.k_stride[i] = a.v_stride[i] = ks[i];
+  }
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_STREQ(fake_cuda_function_name(fake_cuda_last_launch().function),
+               "fwd_f16_36_tma");
+  expectNoTma("seq stride of 72 bytes");
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 2);
+  a.seqlen_q = a.seqlen_k = 2; // the strides passed: 160, 80, 160 bytes
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_EQ(lastTmaParams().tma, 1);
+  expectEncode(2, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 0x64000000, {36, 2, 2, 2},
+               {160, 80, 160}, 64);
+
+  // The driver refuses an encode (CUDA_ERROR_INVALID_VALUE): tma = 0, no
+  // V encode, and the failure is cached like a map.
+  a = tmaArgs(0x66000000, 0x67000000);
+  fake_cuda_fail_next("cuTensorMapEncodeTiled", CUDA_ERROR_INVALID_VALUE);
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  expectNoTma("encode refused");
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 5);
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  expectNoTma("encode refused, cached");
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 5);
+  // So is another failure (here of the V encode, K being cached).
+  a = tmaArgs(0x68000000, 0x69000000);
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS);
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 7);
+  a.v = reinterpret_cast<const void *>(uintptr_t(0x6a000000));
+  fake_cuda_fail_next("cuTensorMapEncodeTiled", CUDA_ERROR_NOT_INITIALIZED);
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  expectNoTma("encode failed");
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 8);
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  expectNoTma("encode failed, cached");
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 8);
+  FakeTensorMapEncode e;
+  ASSERT_TRUE(fake_cuda_tensor_map_encode(7, &e));
+  EXPECT_EQ(e.result, CUDA_ERROR_NOT_INITIALIZED);
+  EXPECT_EQ(e.globalAddress, 0x6a000000u);
+  // No encode without the device's context (pushing it fails): tma = 0
+  // this time, no error, and the next launch encodes.
+  a.v = reinterpret_cast<const void *>(uintptr_t(0x6b000000));
+  fake_cuda_fail_next("cuCtxPushCurrent", CUDA_ERROR_INVALID_CONTEXT);
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  expectNoTma("no context for the encode");
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 8);
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_EQ(lastTmaParams().tma, 1);
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 9);
+  FakeStats fs = fake_cuda_stats();
+  EXPECT_EQ(fs.pushes, fs.pops);
+
+  // A layout the driver refuses on its own (BLOCK_N 512 > 256 in the box).
+  s2::Bundle wide = tmaSample();
+  wide.kernels[0].blockN = 512;
+  Loaded lw(wide);
+  a = tmaArgs(0x6c000000, 0x6d000000);
+  ASSERT_EQ(s2rt_forward(lw.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  expectNoTma("box of 512 keys");
+  ASSERT_TRUE(fake_cuda_tensor_map_encode(9, &e));
+  EXPECT_EQ(e.result, CUDA_ERROR_INVALID_VALUE);
+  EXPECT_EQ(e.boxDim[1], 512u);
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 10);
+}
+
+TEST_F(FakeDriver, TensorMapsOffWithS2rtTma0) {
+  SKIP_WITHOUT_ENCODE();
+  // Read when a bundle is prepared for a device: a bundle prepared with
+  // S2RT_TMA=0 launches with tma = 0 and encodes nothing, also after the
+  // variable is gone; one prepared afterwards uses the maps.
+  setenv("S2RT_TMA", "0", 1);
+  Loaded off(tmaSample());
+  ASSERT_EQ(s2rt_bundle_prepare(off.b, 0), S2RT_SUCCESS) << s2rt_last_error();
+  unsetenv("S2RT_TMA");
+  s2rt_forward_args a = tmaArgs(0x70000000, 0x71000000);
+  ASSERT_EQ(s2rt_forward(off.b, &a, nullptr), S2RT_SUCCESS)
+      << s2rt_last_error();
+  EXPECT_EQ(fake_cuda_last_launch().numParams, 32);
+  TmaParams t = lastTmaParams();
+  EXPECT_EQ(t.tma, 0);
+  EXPECT_TRUE(allZero(t.kMap));
+  EXPECT_TRUE(allZero(t.vMap));
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 0);
+  // Any other value leaves them on.
+  setenv("S2RT_TMA", "1", 1);
+  Loaded on(tmaSample());
+  ASSERT_EQ(s2rt_forward(on.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  unsetenv("S2RT_TMA");
+  EXPECT_EQ(lastTmaParams().tma, 1);
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 2);
+}
+
+TEST_F(FakeDriver, Abi2KernelsGetNoTensorMaps) {
+  // A kernel of ABI 2 declaring its 29 parameters, on sm_90 with arguments
+  // that would take maps: 29 parameters as before, nothing encoded.
+  Loaded l(tmaSample());
+  s2rt_forward_args a = tmaArgs(0x72000000, 0x73000000);
+  a.head_dim = 64;
+  int64_t qs[3] = {1000 * 8 * 64, 8 * 64, 64},
+          ks[3] = {1000 * 2 * 64, 2 * 64, 64};
+  for (int i = 0; i < 3; ++i) {
+    a.q_stride[i] = a.o_stride[i] = qs[i];
+    a.k_stride[i] = a.v_stride[i] = ks[i];
+  }
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  FakeLaunch f = fake_cuda_last_launch();
+  EXPECT_STREQ(fake_cuda_function_name(f.function), "fwd_bf16_64_abi2");
+  EXPECT_EQ(f.numParams, 29);
+  EXPECT_EQ(fake_cuda_last_launch_param(29, nullptr, 0, nullptr), 0u);
+  EXPECT_EQ(param<uintptr_t>(f, 1), 0x72000000u);
+  EXPECT_EQ(param<int64_t>(f, 11), 128);
+  EXPECT_EQ(param<int64_t>(f, 28), 1000);
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 0);
+  // The kernel info reports each kernel's ABI.
+  s2rt_kernel_info info;
+  ASSERT_EQ(s2rt_bundle_kernel_info(l.b, 0, &info), S2RT_SUCCESS);
+  EXPECT_EQ(info.abi_version, 3);
+  ASSERT_EQ(s2rt_bundle_kernel_info(l.b, 3, &info), S2RT_SUCCESS);
+  EXPECT_EQ(info.abi_version, 2);
+}
+
+TEST_F(FakeDriver, TensorMapsNeedTheEncodeFunction) {
+  if (fake_cuda_has_tensor_map_encode())
+    GTEST_SKIP() << "runs in RuntimeTestCuda11, whose fake driver has no "
+                    "cuTensorMapEncodeTiled";
+  // The driver loaded without it, and an ABI 3 kernel runs with tma = 0.
+  Loaded l(tmaSample());
+  s2rt_forward_args a = tmaArgs(0x74000000, 0x75000000);
+  ASSERT_EQ(s2rt_forward(l.b, &a, nullptr), S2RT_SUCCESS) << s2rt_last_error();
+  EXPECT_STREQ(s2rt_last_error(), "");
+  FakeLaunch f = fake_cuda_last_launch();
+  EXPECT_STREQ(fake_cuda_function_name(f.function), "fwd_bf16_128_tma");
+  EXPECT_EQ(f.numParams, 32);
+  EXPECT_EQ(param<uintptr_t>(f, 1), 0x74000000u);
+  TmaParams t = lastTmaParams();
+  EXPECT_EQ(t.tma, 0);
+  EXPECT_TRUE(allZero(t.kMap));
+  EXPECT_TRUE(allZero(t.vMap));
+  EXPECT_EQ(fake_cuda_stats().tensorMapEncodes, 0);
+}
+
+TEST_F(FakeDriver, SequenceParallelForwardsTakeTensorMaps) {
+  SKIP_WITHOUT_ENCODE();
+  // The executor's forward pieces go through s2rt_forward: with an ABI 3
+  // forward kernel, they launch with maps of the shards' K and V.
+  s2::Bundle sb = sampleWithMerge();
+  for (s2::BundleKernel &k : sb.kernels)
+    if (k.kind == s2::KernelKind::Forward && k.target == "sm_90a")
+      k = withAbi(k, s2::kKernelAbiTensorMaps);
+  Loaded l(sb);
+  s2rt_sp_config c;
+  s2rt_sp_config_init(&c);
+  c.seqlen = 1000;
+  c.ranks = 2;
+  c.head_dim = 128;
+  s2rt_sp *sp = nullptr;
+  ASSERT_EQ(s2rt_sp_create(l.b, &c, &sp), S2RT_SUCCESS) << s2rt_last_error();
+  const int64_t H = 8, Hk = 2, D = 128;
+  std::vector<std::vector<uint16_t>> q(2), k(2), v(2), o(2);
+  std::vector<std::vector<float>> lse(2);
+  std::vector<s2rt_sp_tensors> ts(2);
+  for (int64_t r = 0; r < 2; ++r) {
+    int64_t b0, n;
+    ASSERT_EQ(s2rt_sp_shard(sp, r, &b0, &n), S2RT_SUCCESS);
+    q[r].assign(size_t(n * H * D), 1);
+    k[r].assign(size_t(n * Hk * D), 2);
+    v[r].assign(size_t(n * Hk * D), 3);
+    o[r].assign(size_t(n * H * D), 0);
+    lse[r].assign(size_t(H * n), 0.0f);
+    ts[r] = {q[r].data(), k[r].data(), v[r].data(), o[r].data(), lse[r].data()};
+  }
+  ASSERT_EQ(s2rt_sp_forward_virtual(sp, ts.data(), 0, nullptr), S2RT_SUCCESS)
+      << s2rt_last_error();
+  int n = fake_cuda_stats().tensorMapEncodes;
+  EXPECT_GE(n, 2);
+  for (int i = 0; i < n; ++i) {
+    FakeTensorMapEncode e;
+    ASSERT_TRUE(fake_cuda_tensor_map_encode(i, &e));
+    EXPECT_EQ(e.result, CUDA_SUCCESS);
+    EXPECT_EQ(e.globalDim[0], 128u);
+    EXPECT_EQ(e.boxDim[1], 64u);
+  }
+  s2rt_sp_destroy(sp);
 }
 
 } // namespace

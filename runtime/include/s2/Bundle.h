@@ -43,7 +43,8 @@ constexpr int32_t kKernelAbiTensorMaps = 3;
 
 /// What a bundle kernel computes.
 enum class KernelKind : uint8_t {
-  /// The attention forward pass over the pattern (29 parameters).
+  /// The attention forward pass over the pattern (29 parameters; 32 at
+  /// kernel ABI kKernelAbiTensorMaps).
   Forward = 0,
   /// The log-sum-exp merge of two partial results (15 parameters).
   Merge = 1,
@@ -87,7 +88,8 @@ struct BundleKernel {
   int32_t threads = 0;
   /// Dynamic shared memory per CTA in bytes.
   int32_t sharedBytes = 0;
-  /// Kernel ABI version (kKernelAbiVersion).
+  /// Kernel ABI version: kKernelAbiVersion, or kKernelAbiTensorMaps for a
+  /// forward kernel (the reader refuses anything else).
   int32_t abiVersion = kKernelAbiVersion;
   /// PTX text (no terminating NUL inside); empty when absent.
   std::string ptx;
