@@ -9,6 +9,8 @@
 
 #include "codegen/EmitterCommon.h"
 
+#include "codegen/Lowering.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -320,6 +322,14 @@ void EmitterBase::emit(gpu::GPUFuncOp func) {
     lseOn = isNonNull(arg(ArgLse));
     if (!sched.tables.empty())
       tablesG = asMemRef(arg(ArgTables), ib.getI32Type());
+    if (tensorMaps()) {
+      kMap = arg(ArgKMap);
+      vMap = arg(ArgVMap);
+      Value set = cmp(arith::CmpIPredicate::ne, arg(ArgTma), c32(0));
+      tmaOn = andI(
+          set, xorI(isNonNull(arg(ArgCuK)),
+                    ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1)));
+    }
 
     // ---- Shared memory: Q | K stages | V stages.
     auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
@@ -345,6 +355,8 @@ void EmitterBase::emit(gpu::GPUFuncOp func) {
                                      sel(ok, c(8), c(0))));
     }
     Value qTok = tgt.commitGroup(ib, ib.getLoc(), toks);
+    if (tensorMaps())
+      initTmaBarriers();
     tgt.waitGroups(ib, ib.getLoc(), qTok, 0);
     fenceCopies();
     gpu::BarrierOp::create(ib);
@@ -513,6 +525,80 @@ void EmitterBase::issueRows(bool k, bool v, Value tile, Value stage,
   Value full =
       andI(valid, cmp(arith::CmpIPredicate::sle, add(kStart, c(BN)), kEnd));
   emitIf(full, {}, fastCopies, rowCopies);
+}
+
+void EmitterBase::initTmaBarriers() {
+  Value first = cmp(arith::CmpIPredicate::eq, tid, c(0));
+  emitIf(first, {}, [&]() -> SmallVector<Value> {
+    Value one = c32(1);
+    for (bool v : {false, true})
+      for (int64_t s = 0; s < 2; ++s)
+        NVVM::MBarrierInitOp::create(ib, tmaBarrier(v, c(s)), one, Value());
+    NVVM::FenceMbarrierInitOp::create(ib);
+    return {};
+  });
+}
+
+void EmitterBase::copyRows(bool k, bool v, Value tile, Value stage,
+                           Value valid) {
+  if (!tensorMaps()) {
+    issueRows(k, v, tile, stage, valid);
+    return;
+  }
+  // TMA: thread 0 announces the tile's bytes on the buffer's barrier and
+  // issues one 128-byte-swizzled box of 64 columns x BN keys per 64 head
+  // columns, at (column, key, KV head, batch). A tile that is not to be
+  // loaded (past the loop, outside the window) or that starts at or after
+  // kEnd is fetched at key sk instead: wholly out of bounds, it lands as
+  // zeros and still completes the barrier's phase, as the cp.async path
+  // zero-fills. Keys past sk in a partial tile are zeros too (the map's
+  // extent); a partial tile before sk cannot end inside [kEnd, sk), since
+  // kv_hi is a multiple of BLOCK_N or sk.
+  auto tma = [&]() -> SmallVector<Value> {
+    Value first = cmp(arith::CmpIPredicate::eq, tid, c(0));
+    emitIf(first, {}, [&]() -> SmallVector<Value> {
+      Value kStart = mul(tile, c(BN));
+      Value ok = andI(valid, cmp(arith::CmpIPredicate::slt, kStart, kEnd));
+      Value row = toI32(sel(ok, kStart, toIndex(fn.getArgument(ArgSk))));
+      Value head = toI32(kvh), batch = toI32(bz);
+      Value bytes = c32(BN * D * 2);
+      auto sharedCluster = LLVM::LLVMPointerType::get(ib.getContext(), 7);
+      for (bool isV : {false, true}) {
+        if (isV ? !v : !k)
+          continue;
+        Value bar = tmaBarrier(isV, stage);
+        NVVM::MBarrierArriveExpectTxOp::create(
+            ib, Type(), bar, bytes, NVVM::MemScopeKind::CTA, false, Value());
+        for (int64_t box = 0; box < D / 64; ++box) {
+          Value dst = LLVM::AddrSpaceCastOp::create(
+              ib, sharedCluster, tmaBoxAddr(isV, stage, box));
+          NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+              ib, dst, isV ? vMap : kMap,
+              ValueRange{c32(64 * box), row, head, batch}, bar, ValueRange{},
+              Value(), Value(), NVVM::TMALoadMode::TILE, false,
+              NVVM::CTAGroupKindAttr(), Value());
+        }
+      }
+      return {};
+    });
+    return {};
+  };
+  emitIf(tmaOn, {}, tma, [&]() -> SmallVector<Value> {
+    issueRows(k, v, tile, stage, valid);
+    return {};
+  });
+}
+
+void EmitterBase::waitRows(bool v, Value stage, Value n, Value nBegin) {
+  if (!tensorMaps())
+    return;
+  emitIf(tmaOn, {}, [&]() -> SmallVector<Value> {
+    Value parity = toI32(
+        andI(ib.createOrFold<arith::ShRUIOp>(sub(n, nBegin), c(1)), c(1)));
+    NVVM::MBarrierTryWaitParityOp::create(ib, tmaBarrier(v, stage), parity,
+                                          c32(10000000));
+    return {};
+  });
 }
 
 Value EmitterBase::patternVisible(Value qb, Value kb) {
@@ -803,8 +889,8 @@ Acc EmitterBase::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
   // ---- Prologue: K/V of the first iteration into buffer nBegin mod 2 (the
   // loop's stage of iteration n is n mod 2).
   Value tile0 = tileOf(spans, nBegin);
-  issueKV(
-      tile0, ib.createOrFold<arith::RemUIOp>(nBegin, c(2)),
+  copyRows(
+      true, true, tile0, ib.createOrFold<arith::RemUIOp>(nBegin, c(2)),
       andInWindow(spans, cmp(arith::CmpIPredicate::sgt, nEnd, nBegin), tile0));
   tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
 
@@ -821,11 +907,13 @@ Acc EmitterBase::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
     // Prefetch iteration n+1 into the other buffer, then wait for n.
     Step st = stepOf(spans, n, nEnd);
     Value stage = st.stage, nextTile = st.nextTile;
-    issueKV(nextTile, st.nextStage, st.nextValid);
+    copyRows(true, true, nextTile, st.nextStage, st.nextValid);
     Value tok = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
     tgt.waitGroups(ib, ib.getLoc(), tok, 1);
     fenceCopies();
     gpu::BarrierOp::create(ib);
+    waitRows(false, stage, n, nBegin);
+    waitRows(true, stage, n, nBegin);
 
     // S = Q K^T, P and O *= alpha, O += P V.
     SmallVector<Value> sRaw = computeS(stage);
@@ -839,6 +927,10 @@ Acc EmitterBase::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
     llvm::append_range(yields, acc.flat());
     scf::YieldOp::create(ib, yields);
   }
+  // The last iteration's prefetch (zeros) must land before the CTA exits.
+  Value endStage = ib.createOrFold<arith::RemUIOp>(nEnd, c(2));
+  waitRows(false, endStage, nEnd, nBegin);
+  waitRows(true, endStage, nEnd, nBegin);
   return Acc::fromFlat(forOp.getResults().drop_front());
 }
 
@@ -870,11 +962,11 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
   // ---- Prologue: K of the first tile, and V stage nBegin - 1 zero-filled,
   // so that the first iteration's P V (P = 0, V = 0) adds exactly 0.
   Value tile0 = tileOf(spans, nBegin);
-  issueRows(
+  copyRows(
       true, false, tile0, ib.createOrFold<arith::RemUIOp>(nBegin, c(2)),
       andInWindow(spans, cmp(arith::CmpIPredicate::sgt, nEnd, nBegin), tile0));
-  issueRows(false, true, tile0,
-            ib.createOrFold<arith::RemUIOp>(add(nBegin, c(1)), c(2)), no);
+  copyRows(false, true, tile0,
+           ib.createOrFold<arith::RemUIOp>(add(nBegin, c(1)), c(2)), no);
   tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
 
   SmallVector<Value> pZero(BN / 2, cf(0.0));
@@ -897,9 +989,14 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
     publishAllCopies();
     Step st = stepOf(spans, n, nEnd);
     Value stage = st.stage, nextStage = st.nextStage, nextTile = st.nextTile;
-    issueRows(true, false, nextTile, nextStage, st.nextValid);
-    issueRows(false, true, cur, stage, andInWindow(spans, one, cur));
+    copyRows(true, false, nextTile, nextStage, st.nextValid);
+    copyRows(false, true, cur, stage, andInWindow(spans, one, cur));
     tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
+    // Under TMA the barrier above only frees the buffers; K(n) and V(n-1)
+    // are waited for on their mbarriers (V(n-1) was loaded by iteration
+    // n-1, the prologue's by "iteration nBegin - 1": the same parity).
+    waitRows(false, stage, n, nBegin);
+    waitRows(true, nextStage, n, nBegin);
 
     PendingPV pv;
     SmallVector<Value> sRaw =
@@ -921,7 +1018,12 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
   // ---- Drain: P V of the last tile (V stage nEnd - 1, the last group).
   // With an empty loop this is the prologue's P = 0 on zeros.
   publishAllCopies();
-  drainPV(acc, pLast, ib.createOrFold<arith::RemUIOp>(add(nEnd, c(1)), c(2)));
+  Value lastV = ib.createOrFold<arith::RemUIOp>(add(nEnd, c(1)), c(2));
+  waitRows(true, lastV, nEnd, nBegin);
+  // K of "tile nEnd" (the last iteration's prefetch, zeros) as well, before
+  // the CTA may exit.
+  waitRows(false, ib.createOrFold<arith::RemUIOp>(nEnd, c(2)), nEnd, nBegin);
+  drainPV(acc, pLast, lastV);
   // The next phase's prologue writes the buffers P V just read.
   gpu::BarrierOp::create(ib);
   return acc;
@@ -1231,12 +1333,17 @@ FailureOr<KernelInfo> buildForwardFunc(
     return emitError(loc) << "kernel '" << info.name
                           << "' is already defined in the gpu module";
 
-  // The ABI (docs/bundle.md, version 2): 29 parameters.
+  // The ABI (docs/bundle.md, version 2): 29 parameters; version 3 adds the
+  // TMA flag and the two tensor maps, which s2-tensor-map-args turns into
+  // by-value grid constants once the kernel is an llvm.func.
+  bool maps = info.abiVersion == s2::kKernelAbiTensorMaps;
   auto ptr = LLVM::LLVMPointerType::get(ctx);
   Type i64 = ob.getI64Type(), i32 = ob.getI32Type(), f32 = ob.getF32Type();
   SmallVector<Type> args = {ptr, ptr, ptr, ptr, ptr, i64, i64};
   args.append(14, i64);
   args.append({f32, i32, ptr, ptr, ptr, i64, i64, i64});
+  if (maps)
+    args.append({i32, ptr, ptr});
   auto fnTy = FunctionType::get(ctx, args, {});
   ob.setInsertionPointToEnd(gpuMod.getBody());
   auto fn = gpu::GPUFuncOp::create(ob, loc, info.name, fnTy);
@@ -1276,6 +1383,13 @@ FailureOr<KernelInfo> buildForwardFunc(
                 "one name per ABI parameter");
   for (unsigned i = 0; i < NumArgs; ++i)
     fn.setArgAttr(i, "s2.arg", ob.getStringAttr(argNames[i]));
+  if (maps) {
+    fn.setArgAttr(ArgTma, "s2.arg", ob.getStringAttr("tma"));
+    fn.setArgAttr(ArgKMap, "s2.arg", ob.getStringAttr("k_map"));
+    fn.setArgAttr(ArgVMap, "s2.arg", ob.getStringAttr("v_map"));
+    fn->setAttr(kTensorMapArgsAttr,
+                DenseI64ArrayAttr::get(ctx, {ArgKMap, ArgVMap}));
+  }
 
   ImplicitLocOpBuilder ib(loc, ctx);
   ib.setInsertionPointToStart(&fn.getBody().front());

@@ -46,7 +46,8 @@ namespace arith = mlir::arith;
 namespace gpu = mlir::gpu;
 namespace LLVM = mlir::LLVM;
 
-/// Positions of the kernel parameters (docs/bundle.md, ABI version 2).
+/// Positions of the kernel parameters (docs/bundle.md, ABI version 2; the
+/// last three only in version 3, kernels with K/V tensor maps).
 enum Arg : unsigned {
   ArgQ = 0,
   ArgK,
@@ -77,7 +78,13 @@ enum Arg : unsigned {
   ArgQPos,
   ArgKvLo,
   ArgKvHi,
-  NumArgs
+  NumArgs,
+  /// ABI version 3: i32, 1 when the tensor maps are valid (TMA copies).
+  ArgTma = NumArgs,
+  /// ABI version 3: the K and V CUtensorMaps, by value (grid constants).
+  ArgKMap,
+  ArgVMap,
+  NumArgsTensorMaps
 };
 
 /// Accumulator state carried through the key loop: O fragments (headDim/8
@@ -196,6 +203,41 @@ protected:
     llvm_unreachable("drainPV needs deferPV()");
   }
 
+  // ---- TMA (kernels of ABI version 3, sm_90a) ----
+  // When tensorMaps() holds, the kernel takes the K/V tensor maps, and K/V
+  // tiles are loaded by the tensor memory accelerator when the `tma`
+  // argument is set and the launch is not packed (tmaOn): one thread issues
+  // each tile's box loads, completed on the mbarrier of its tensor and
+  // buffer, and every thread waits for that barrier's phase. Otherwise the
+  // same kernel copies with cp.async (issueRows), as in ABI version 2.
+  virtual bool tensorMaps() { return false; }
+  /// Shared address (!llvm.ptr<3>) where 64-column box `box` of the K (or
+  /// V, when `v`) tile of buffer `stage` lands; the flavour's tile layout
+  /// must be TMA's 128-byte swizzle.
+  virtual Value tmaBoxAddr(bool v, Value stage, int64_t box) {
+    (void)v, (void)stage, (void)box;
+    llvm_unreachable("tmaBoxAddr needs tensorMaps()");
+  }
+  /// Shared address (!llvm.ptr<3>) of the mbarrier of the K (or V) tile of
+  /// buffer `stage`.
+  virtual Value tmaBarrier(bool v, Value stage) {
+    (void)v, (void)stage;
+    llvm_unreachable("tmaBarrier needs tensorMaps()");
+  }
+  /// Thread 0 initialises the four mbarriers (arrival count 1); the caller
+  /// publishes them with a CTA barrier.
+  void initTmaBarriers();
+  /// Copies the K rows, the V rows or both of key tile `tile` into buffer
+  /// `stage` (zeros when !valid or past the keys this CTA may read): by TMA
+  /// when tmaOn, else issueRows. The caller commits the cp.async group
+  /// either way.
+  void copyRows(bool k, bool v, Value tile, Value stage, Value valid);
+  /// Under tmaOn, waits until the K (or V) tile of buffer `stage` that the
+  /// loop loaded for iteration `n` (counting from nBegin) has landed: the
+  /// buffer's barrier completes once every second iteration, so the phase
+  /// parity is ((n - nBegin) / 2) mod 2. Nothing without tensor maps.
+  void waitRows(bool v, Value stage, Value n, Value nBegin);
+
   // ---- small arithmetic helpers (index unless said otherwise) ----
   Value c(int64_t v) { return ib.createOrFold<arith::ConstantIndexOp>(v); }
   Value c32(int64_t v) {
@@ -277,9 +319,9 @@ protected:
   Value asMemRef(Value ptr, Type elem);
   Value isNonNull(Value ptr);
   /// scf.if with results; the builders return the yielded values.
-  SmallVector<Value> emitIf(Value cond, TypeRange types,
-                            function_ref<SmallVector<Value>()> thenFn,
-                            function_ref<SmallVector<Value>()> elseFn);
+  SmallVector<Value>
+  emitIf(Value cond, TypeRange types, function_ref<SmallVector<Value>()> thenFn,
+         function_ref<SmallVector<Value>()> elseFn = nullptr);
   /// A per-head compile-time constant for the run-time pattern head `h`:
   /// a constant, an affine (or affine modulo `mod`) function of the head
   /// or of its KV head, or a select chain. Returns an index value.
@@ -369,6 +411,10 @@ protected:
   Value qStart32, rowOff;
   Value scaleLog2;
   Value qS, kS, vS;
+  /// i1: K/V tiles move by TMA (tensorMaps(), the tma argument set, not
+  /// packed); the tensor maps (generic pointers to the by-value
+  /// parameters).
+  Value tmaOn, kMap, vMap;
   // i32 per-thread values for the masks.
   Value rowI32, crI32, colI32;
   // Per rule: i1 "applies to this CTA's head" and the stride shift (i32).

@@ -13,8 +13,12 @@
 //                  descriptor), no ldmatrix
 //   S = QK^T       D/16 nvvm.wgmma.mma_async m64nBNk16 per key tile
 //   O += PV        BN/16 wgmma m64nDk16 with P in registers (inline PTX)
-//   copies         cp.async as before, then fence.proxy.async before the
-//                  barrier so that wgmma (async proxy) sees them
+//   copies         where hopperUsesTma and the runtime passes the tensor
+//                  maps: one thread issues the K/V tiles' TMA box loads,
+//                  completed on an mbarrier per tensor and buffer that every
+//                  thread waits on (EmitterBase::copyRows / waitRows);
+//                  otherwise cp.async as before, then fence.proxy.async
+//                  before the barrier so that wgmma (async proxy) sees them
 //   key loop       where hopperDefersPV: S of tile n and P V of tile n-1
 //                  issued together, the softmax of n while P V runs
 //                  (EmitterBase::emitDeferredLoop); at head dim 64 with a
@@ -73,8 +77,20 @@ int64_t hopperMinCtasPerSM(const KernelConfig &c) {
   return c.headDim == 64 && c.blockM == 64 && c.blockN == 64 ? 4 : 0;
 }
 
+bool hopperUsesTma(const KernelConfig &c) {
+  // Measured on an H100 (docs/results.md, "TMA"): at head dim 128 TMA is
+  // even with cp.async or up to 1.04x faster; at head dim 64 with 64 x 64
+  // tiles (4 CTAs per SM, 128 registers) 1.00-1.14x faster on the sparse
+  // patterns despite 40-100 more bytes of spills. At head dim 64 with
+  // 128 x 64 tiles the extra registers (128 -> 137) cost a CTA per SM:
+  // 0.6x on dense causal.
+  return c.headDim == 128 || (c.blockM == 64 && c.blockN == 64);
+}
+
 int64_t hopperSharedBytes(const KernelConfig &c) {
-  return (c.blockM + 2 * c.stages * c.blockN) * c.headDim * 2 + 1024;
+  // Q, the K and V buffers, the four TMA mbarriers (8 bytes each, padded to
+  // 64), and 1024 bytes to align the tiles.
+  return (c.blockM + 2 * c.stages * c.blockN) * c.headDim * 2 + 64 + 1024;
 }
 
 namespace {
@@ -89,8 +105,8 @@ class HopperEmitter final : public detail::EmitterBase {
 public:
   HopperEmitter(ImplicitLocOpBuilder &ib, const s2::Pattern &p,
                 const s2::Schedule &s, const KernelConfig &cfg,
-                KernelTarget &tgt, bool deferPV)
-      : EmitterBase(ib, p, s, cfg, tgt), defer(deferPV) {}
+                KernelTarget &tgt, bool deferPV, bool tma)
+      : EmitterBase(ib, p, s, cfg, tgt), defer(deferPV), tma(tma) {}
 
 protected:
   void createSharedTiles(Value dsm, gpu::AddressSpaceAttr wg) override;
@@ -103,6 +119,9 @@ protected:
   SmallVector<Value> computeS(Value stage) override;
   void accumulatePV(Acc &acc, ArrayRef<Value> p, Value stage) override;
   bool deferPV() override { return defer; }
+  bool tensorMaps() override { return tma; }
+  Value tmaBoxAddr(bool v, Value stage, int64_t box) override;
+  Value tmaBarrier(bool v, Value stage) override;
   SmallVector<Value> packP(ArrayRef<Value> p) override;
   SmallVector<Value> computeSWithPV(Value kStage, ArrayRef<Value> o,
                                     ArrayRef<Value> pPrev, Value vStage,
@@ -142,10 +161,17 @@ private:
   /// `extra16` (16-byte units, run time).
   Value desc(Value base, int64_t bytes, Value extra16 = Value());
 
+  /// A shared-window address (index) as an !llvm.ptr<3>.
+  Value sharedPtr(Value addr);
+
   /// Descriptor bits (index values) of this warpgroup's Q rows, of K stage
   /// 0 and of V stage 0 (start address >> 4 included).
   Value qDesc, kDesc, vDesc;
-  bool defer;
+  /// Shared-window address (index) of the Q tile, 1024-byte aligned; the
+  /// K and V buffers and the mbarriers follow at these byte offsets.
+  Value tileBase;
+  int64_t kOff = 0, vOff = 0, barOff = 0;
+  bool defer, tma;
 };
 
 void HopperEmitter::createSharedTiles(Value dsm, gpu::AddressSpaceAttr wg) {
@@ -162,7 +188,10 @@ void HopperEmitter::createSharedTiles(Value dsm, gpu::AddressSpaceAttr wg) {
     return memref::ViewOp::create(ib, ty, dsm, add(pad, c(byteOff)),
                                   ValueRange{});
   };
-  int64_t kOff = BM * D * eb, vOff = (BM * D + cfg.stages * BN * D) * eb;
+  kOff = BM * D * eb;
+  vOff = (BM * D + cfg.stages * BN * D) * eb;
+  barOff = (BM * D + 2 * cfg.stages * BN * D) * eb;
+  tileBase = base;
   qS = view(0, BM * D);
   kS = view(kOff, cfg.stages * BN * D);
   vS = view(vOff, cfg.stages * BN * D);
@@ -185,6 +214,27 @@ void HopperEmitter::createSharedTiles(Value dsm, gpu::AddressSpaceAttr wg) {
   qDesc = add(add(start, c(bits(16, 1024))), wgRows);
   kDesc = add(start, c(bits(16, 1024) + kOff / 16));
   vDesc = add(start, c(bits(BN * 128, 1024) + vOff / 16));
+}
+
+Value HopperEmitter::sharedPtr(Value addr) {
+  return LLVM::IntToPtrOp::create(
+      ib, LLVM::LLVMPointerType::get(ib.getContext(), 3),
+      ib.createOrFold<arith::IndexCastOp>(ib.getI64Type(), addr));
+}
+
+Value HopperEmitter::tmaBoxAddr(bool v, Value stage, int64_t box) {
+  // A 64-column box of BN keys is BN 128-byte rows in the 128-byte swizzle
+  // (TMA's CU_TENSOR_MAP_SWIZZLE_128B is the layout `swizzle` computes,
+  // given 1024-byte-aligned boxes); head dim 128's second box follows the
+  // first.
+  Value off =
+      add(c((v ? vOff : kOff) + box * BN * 128), mul(stage, c(BN * D * 2)));
+  return sharedPtr(add(tileBase, off));
+}
+
+Value HopperEmitter::tmaBarrier(bool v, Value stage) {
+  return sharedPtr(
+      add(tileBase, add(c(barOff + (v ? 16 : 0)), mul(stage, c(8)))));
 }
 
 Value HopperEmitter::swizzle(Value row, Value chunk, int64_t rows) {
@@ -458,6 +508,10 @@ FailureOr<KernelInfo> buildHopperForwardKernel(ModuleOp module,
   info.config = config;
   info.threads = config.numWarps * 32;
   info.sharedBytes = hopperSharedBytes(config);
+  // K/V by TMA when the runtime passes the tensor maps, else cp.async.
+  bool tma = hopperUsesTma(config);
+  if (tma)
+    info.abiVersion = s2::kKernelAbiTensorMaps;
 
   return detail::buildForwardFunc(
       module, info, [&](ImplicitLocOpBuilder &ib, gpu::GPUFuncOp fn) {
@@ -465,7 +519,8 @@ FailureOr<KernelInfo> buildHopperForwardKernel(ModuleOp module,
         std::unique_ptr<KernelTarget> target =
             createMmaSyncTarget(config.dtype);
         bool defer = deferPV && hopperDefersPV(config);
-        HopperEmitter(ib, pattern, schedule, config, *target, defer).emit(fn);
+        HopperEmitter(ib, pattern, schedule, config, *target, defer, tma)
+            .emit(fn);
         // Launch bound (PTX .minnctapersm): ptxas caps the registers.
         if (int64_t ctas = defer ? hopperMinCtasPerSM(config) : 0)
           fn->setAttr("nvvm.minctasm", ib.getI32IntegerAttr(int32_t(ctas)));

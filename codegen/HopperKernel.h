@@ -7,8 +7,11 @@
 // (4 warps) computes 64 query rows, Q and K are read by wgmma straight from
 // 128-byte-swizzled shared memory through matrix descriptors, P stays in
 // registers as wgmma's A operand and V is read as a transposed (MN-major)
-// B operand. K/V still move with cp.async (no tensor maps, so the runtime
-// launches it unchanged). docs/kernels.md, "Hopper path", has the design.
+// B operand. Where hopperUsesTma, the kernel takes the K/V tensor maps
+// (docs/bundle.md, ABI version 3) and K/V tiles move by TMA on mbarriers
+// when the runtime passes valid maps, by cp.async otherwise; elsewhere it is
+// an ABI version 2 kernel with cp.async. docs/kernels.md, "Hopper path", has
+// the design.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,8 +33,9 @@ namespace s2c {
 std::string hopperKernelName(const KernelConfig &config);
 
 /// Dynamic shared memory (bytes) of the wgmma kernel of `config`: the Q tile
-/// and `stages` K and V tiles, plus 1024 bytes so that the tiles can be
-/// aligned to the 1024-byte period of the 128-byte swizzle at run time.
+/// and `stages` K and V tiles, 64 bytes for the TMA mbarriers, plus 1024
+/// bytes so that the tiles can be aligned to the 1024-byte period of the
+/// 128-byte swizzle at run time.
 int64_t hopperSharedBytes(const KernelConfig &config);
 
 /// Like buildForwardKernel (same arguments, same ABI, same `gpu.module
@@ -57,6 +61,12 @@ bool hopperDefersPV(const KernelConfig &config);
 /// The CTAs per SM an overlapped kernel of the configuration asks ptxas to
 /// fit (`nvvm.minctasm`, PTX .minnctapersm), or 0: 4 at head dim 64.
 int64_t hopperMinCtasPerSM(const KernelConfig &config);
+
+/// Whether the configuration's kernel takes the K/V tensor maps and loads
+/// by TMA (ABI version 3): head dim 128, and 64 x 64 tiles at head dim 64.
+/// Elsewhere the TMA path's registers cost a CTA per SM (head dim 64,
+/// 128 x 64: 128 -> 137 registers, 0.6x on dense causal, measured).
+bool hopperUsesTma(const KernelConfig &config);
 
 /// Which tensor-core instructions the sm_90a forward kernels use: mma.sync
 /// (buildForwardKernel) or warpgroup MMA (buildHopperForwardKernel), with

@@ -3,12 +3,15 @@
 // The pass pipeline is the one recorded in /work/shared/TOOLCHAIN.md:
 // nvvm-attach-target, then inside each gpu.module convert-nvgpu-to-nvvm,
 // convert-vector-to-scf, convert-scf-to-cf, convert-nvvm-to-llvm,
-// expand-strided-metadata, lower-affine, convert-gpu-to-nvvm, canonicalize,
+// expand-strided-metadata, lower-affine, convert-gpu-to-nvvm,
+// s2-tensor-map-args (ours: tensor-map parameters by value), canonicalize,
 // cse, reconcile-unrealized-casts; then gpu-module-to-binary{format=isa}.
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Lowering.h"
+
+#include "codegen/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -66,6 +69,7 @@ static void addLLVMLowering(PassManager &pm, KernelConfig::Target target) {
   gm.addPass(memref::createExpandStridedMetadataPass());
   gm.addPass(createLowerAffinePass());
   gm.addPass(createConvertGpuOpsToNVVMOps());
+  gm.addPass(createTensorMapArgs());
   gm.addPass(createCanonicalizerPass());
   gm.addPass(createCSEPass());
   gm.addPass(createReconcileUnrealizedCastsPass());

@@ -23,6 +23,11 @@
 
 namespace s2c {
 
+/// Function attribute of a kernel (array of i64): the positions of its
+/// CUtensorMap parameters, declared as !llvm.ptr and made by-value grid
+/// constants by s2-tensor-map-args after convert-gpu-to-nvvm (Passes.td).
+constexpr const char kTensorMapArgsAttr[] = "s2.tensor_map_args";
+
 /// Registers what lowering needs in a context's registry: the NVVM target
 /// attribute interface, LLVM IR translations and the convert-to-LLVM
 /// interfaces of the dialects the kernels use. Call it (or let the lowering

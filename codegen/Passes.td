@@ -2,7 +2,9 @@
 //
 // convert-s2-to-gpu: the tiled s2 IR (s2.pattern + s2.schedule) to a
 // gpu.module with the forward kernel and the merge kernel.
-// `registerS2CodegenPasses()` registers it.
+// s2-tensor-map-args: after convert-gpu-to-nvvm, the tensor-map parameters
+// of the kernels become by-value grid constants.
+// `registerS2CodegenPasses()` registers both.
 //
 //===----------------------------------------------------------------------===//
 
@@ -69,6 +71,42 @@ def ConvertS2ToGPU : Pass<"convert-s2-to-gpu", "::mlir::ModuleOp"> {
            "wgmma-serial (wgmma without the overlap)">,
     Option<"headDim", "head-dim", "int64_t", /*default=*/"0",
            "64 or 128 (0: the pattern's head_dim, else 128)">,
+  ];
+}
+
+def TensorMapArgs : Pass<"s2-tensor-map-args", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "make the tensor-map parameters of lowered kernels by-value "
+                "grid constants";
+  let description = [{
+    A kernel that loads with the tensor memory accelerator takes its
+    CUtensorMaps by value, as `const __grid_constant__ CUtensorMap`
+    parameters: the runtime passes a pointer to the 128 host bytes in
+    cuLaunchKernel's parameter array and no device copy is needed (launches
+    stay capturable in CUDA graphs). A `gpu.func` cannot say so: its
+    arguments cannot carry `nvvm.grid_constant`, and convert-gpu-to-nvvm
+    drops `llvm.byval`. The kernel builders therefore declare such a
+    parameter as `!llvm.ptr` and list its position in the function attribute
+    `s2.tensor_map_args` (an array of i64); this pass, run on the lowered
+    `llvm.func`s, gives each listed argument `llvm.byval =
+    !llvm.array<128 x i8>`, `llvm.align = 64` and `nvvm.grid_constant`, and
+    removes the marker. The NVPTX back end then declares a `.param .align 64
+    .b8 [128]` parameter and addresses it with `cvta.param` (without the
+    grid-constant mark LLVM copies a by-value argument to local memory,
+    where TMA cannot read it). A listed position that is not a `!llvm.ptr`
+    argument of a kernel is an error; a `gpu.func` still carrying the marker
+    (the pass ran too early) is one too.
+
+    ```mlir
+    llvm.func @k(%q: !llvm.ptr, %map: !llvm.ptr) attributes
+        {nvvm.kernel, s2.tensor_map_args = array<i64: 1>}
+    // becomes
+    llvm.func @k(%q: !llvm.ptr, %map: !llvm.ptr {llvm.align = 64 : i64,
+        llvm.byval = !llvm.array<128 x i8>, nvvm.grid_constant})
+        attributes {nvvm.kernel}
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect", "::mlir::NVVM::NVVMDialect"
   ];
 }
 

@@ -3,7 +3,8 @@
 // buildHopperForwardKernel (codegen/HopperKernel.h) accepts every preset and
 // every schedule s2::buildSchedule produces for a set of patterns, at the
 // supported tile shapes, head dims and dtypes; the result verifies, has the
-// 29-parameter ABI and holds the expected wgmma counts; unsupported settings
+// ABI's parameters (32 with the tensor maps where hopperUsesTma, else 29)
+// and holds the expected wgmma and TMA counts; unsupported settings
 // fail with a diagnostic naming what is supported; the PTX assembles with
 // ptxas (when installed) for sm_90a; MmaKind::Wgmma keeps sm_80 on
 // mma.sync.
@@ -47,11 +48,15 @@ KernelConfig config(int64_t d, s2::DType dt, int64_t bm = 64, int64_t bn = 64) {
 /// PV (inline PTX with a register A operand), and the waits that leave one
 /// group pending (the deferred P V's).
 struct WgmmaCounts {
-  int s = 0, pv = 0, waitOne = 0;
+  int s = 0, pv = 0, waitOne = 0, tmaLoads = 0, tmaWaits = 0;
 };
 WgmmaCounts countWgmma(mlir::ModuleOp m) {
   WgmmaCounts n;
   m.walk([&](mlir::Operation *op) {
+    if (mlir::isa<mlir::NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp>(op))
+      ++n.tmaLoads;
+    if (mlir::isa<mlir::NVVM::MBarrierTryWaitParityOp>(op))
+      ++n.tmaWaits;
     if (mlir::isa<mlir::NVVM::WgmmaMmaAsyncOp>(op))
       ++n.s;
     if (auto a = mlir::dyn_cast<mlir::LLVM::InlineAsmOp>(op))
@@ -80,12 +85,16 @@ TEST(HopperKernel, BuildsEveryPreset) {
           ASSERT_TRUE(mlir::succeeded(b.info)) << name << ": " << b.diag;
           EXPECT_TRUE(mlir::succeeded(mlir::verify(*b.module))) << name;
           EXPECT_EQ(b.info->threads, 128);
-          EXPECT_EQ(b.info->sharedBytes, (64 + 4 * 64) * d * 2 + 1024);
+          EXPECT_EQ(b.info->sharedBytes, (64 + 4 * 64) * d * 2 + 64 + 1024);
           EXPECT_EQ(b.info->name, hopperKernelName(config(d, dt)));
+          bool tma = hopperUsesTma(config(d, dt));
+          EXPECT_EQ(b.info->abiVersion,
+                    tma ? s2::kKernelAbiTensorMaps : s2::kKernelAbiVersion);
           int funcs = 0;
           b.module->walk([&](mlir::gpu::GPUFuncOp f) {
             ++funcs;
-            EXPECT_EQ(f.getNumArguments(), 29u);
+            EXPECT_EQ(f.getNumArguments(), tma ? 32u : 29u);
+            EXPECT_EQ(f->hasAttr(kTensorMapArgsAttr), tma);
             EXPECT_EQ(f.getName(), b.info->name);
             EXPECT_TRUE(f.isKernel());
           });
@@ -101,6 +110,11 @@ TEST(HopperKernel, BuildsEveryPreset) {
           bool deferred = defer && hopperDefersPV(config(d, dt));
           EXPECT_EQ(n.pv / 4, deferred ? 2 * loops : loops) << name;
           EXPECT_EQ(n.waitOne, deferred ? loops : 0) << name;
+          // TMA: per loop, the prologue's and the loop's K and V copies,
+          // D/64 boxes each; every one waited for in the loop and once
+          // after it (K and V).
+          EXPECT_EQ(n.tmaLoads, tma ? loops * 4 * int(d / 64) : 0) << name;
+          EXPECT_EQ(n.tmaWaits, tma ? loops * 4 : 0) << name;
         }
 }
 
@@ -122,7 +136,7 @@ TEST(HopperKernel, BuildsScheduleBuilderOutput) {
         ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
         EXPECT_TRUE(mlir::succeeded(mlir::verify(*b.module)));
         EXPECT_EQ(b.info->threads, bm * 2);
-        EXPECT_EQ(b.info->sharedBytes, (bm + 4 * bn) * 128 * 2 + 1024);
+        EXPECT_EQ(b.info->sharedBytes, (bm + 4 * bn) * 128 * 2 + 64 + 1024);
       }
   }
 }
@@ -207,6 +221,15 @@ TEST(HopperKernel, DefersPVWhereItPays) {
       EXPECT_EQ(f->hasAttr("nvvm.minctasm"), defer);
     });
   }
+}
+
+TEST(HopperKernel, UsesTmaWhereItPays) {
+  EXPECT_TRUE(hopperUsesTma(config(128, s2::DType::BF16)));
+  EXPECT_TRUE(hopperUsesTma(config(128, s2::DType::F16, 128, 64)));
+  EXPECT_TRUE(hopperUsesTma(config(128, s2::DType::BF16, 128, 128)));
+  EXPECT_TRUE(hopperUsesTma(config(64, s2::DType::BF16)));
+  EXPECT_FALSE(hopperUsesTma(config(64, s2::DType::BF16, 128, 64)));
+  EXPECT_FALSE(hopperUsesTma(config(64, s2::DType::F16, 64, 128)));
 }
 
 TEST(HopperKernel, PtxAssembles) {
