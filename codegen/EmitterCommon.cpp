@@ -547,37 +547,48 @@ void EmitterBase::copyRows(bool k, bool v, Value tile, Value stage,
   }
   // TMA: thread 0 announces the tile's bytes on the buffer's barrier and
   // issues one 128-byte-swizzled box of 64 columns x BN keys per 64 head
-  // columns, at (column, key, KV head, batch). A tile that is not to be
-  // loaded (past the loop, outside the window) or that starts at or after
-  // kEnd is fetched at key sk instead: wholly out of bounds, it lands as
-  // zeros and still completes the barrier's phase, as the cp.async path
-  // zero-fills. Keys past sk in a partial tile are zeros too (the map's
-  // extent); a partial tile before sk cannot end inside [kEnd, sk), since
-  // kv_hi is a multiple of BLOCK_N or sk.
+  // columns, at (column, key, KV head, batch). Keys past sk in a partial
+  // tile land as zeros (the map's extent); a partial tile cannot end inside
+  // [kEnd, sk), since kv_hi is a multiple of BLOCK_N or sk. A tile that is
+  // not to be loaded (past the loop, outside the window) or that starts at
+  // or after kEnd is not fetched at all: a box wholly out of bounds still
+  // faults when its origin (the end of the buffer, say) is not mapped
+  // (seen on an H100 with exact-size allocations). Thread 0 completes the
+  // barrier's phase with a plain arrival instead, and the buffer keeps what
+  // it holds: such a K tile is never read or wholly masked (a select, so
+  // even NaN goes), and such a V tile meets P = 0, over the finite values of
+  // an earlier tile or the zeros of zeroVBuffers.
+  Value kStart = mul(tile, c(BN));
+  Value ok = andI(valid, cmp(arith::CmpIPredicate::slt, kStart, kEnd));
   auto tma = [&]() -> SmallVector<Value> {
     Value first = cmp(arith::CmpIPredicate::eq, tid, c(0));
     emitIf(first, {}, [&]() -> SmallVector<Value> {
-      Value kStart = mul(tile, c(BN));
-      Value ok = andI(valid, cmp(arith::CmpIPredicate::slt, kStart, kEnd));
-      Value row = toI32(sel(ok, kStart, toIndex(fn.getArgument(ArgSk))));
-      Value head = toI32(kvh), batch = toI32(bz);
-      Value bytes = c32(BN * D * 2);
-      auto sharedCluster = LLVM::LLVMPointerType::get(ib.getContext(), 7);
       for (bool isV : {false, true}) {
         if (isV ? !v : !k)
           continue;
         Value bar = tmaBarrier(isV, stage);
-        NVVM::MBarrierArriveExpectTxOp::create(
-            ib, Type(), bar, bytes, NVVM::MemScopeKind::CTA, false, Value());
-        for (int64_t box = 0; box < D / 64; ++box) {
-          Value dst = LLVM::AddrSpaceCastOp::create(
-              ib, sharedCluster, tmaBoxAddr(isV, stage, box));
-          NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
-              ib, dst, isV ? vMap : kMap,
-              ValueRange{c32(64 * box), row, head, batch}, bar, ValueRange{},
-              Value(), Value(), NVVM::TMALoadMode::TILE, false,
-              NVVM::CTAGroupKindAttr(), Value());
-        }
+        auto load = [&]() -> SmallVector<Value> {
+          Value row = toI32(kStart);
+          Value head = toI32(kvh), batch = toI32(bz);
+          auto sharedCluster = LLVM::LLVMPointerType::get(ib.getContext(), 7);
+          NVVM::MBarrierArriveExpectTxOp::create(
+              ib, Type(), bar, c32(BN * D * 2), NVVM::MemScopeKind::CTA, false,
+              Value());
+          for (int64_t box = 0; box < D / 64; ++box) {
+            Value dst = LLVM::AddrSpaceCastOp::create(
+                ib, sharedCluster, tmaBoxAddr(isV, stage, box));
+            NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+                ib, dst, isV ? vMap : kMap,
+                ValueRange{c32(64 * box), row, head, batch}, bar, ValueRange{},
+                Value(), Value(), NVVM::TMALoadMode::TILE, false,
+                NVVM::CTAGroupKindAttr(), Value());
+          }
+          return {};
+        };
+        emitIf(ok, {}, load, [&]() -> SmallVector<Value> {
+          NVVM::MBarrierArriveOp::create(ib, Type(), bar, Value());
+          return {};
+        });
       }
       return {};
     });
@@ -585,6 +596,23 @@ void EmitterBase::copyRows(bool k, bool v, Value tile, Value stage,
   };
   emitIf(tmaOn, {}, tma, [&]() -> SmallVector<Value> {
     issueRows(k, v, tile, stage, valid);
+    return {};
+  });
+}
+
+void EmitterBase::zeroVBuffers() {
+  if (!tensorMaps())
+    return;
+  emitIf(tmaOn, {}, [&]() -> SmallVector<Value> {
+    auto vecTy = mlir::VectorType::get({8}, elemTy);
+    Value zero = arith::ConstantOp::create(
+        ib, vecTy, mlir::DenseElementsAttr::get(vecTy, ib.getZeroAttr(elemTy)));
+    int64_t chunks = 2 * BN * D / 8;
+    for (int64_t i = 0; i < chunks / threads; ++i)
+      vector::StoreOp::create(ib, zero, vS,
+                              ValueRange{mul(add(tid, c(i * threads)), c(8))});
+    fenceCopies();
+    gpu::BarrierOp::create(ib);
     return {};
   });
 }
@@ -885,6 +913,7 @@ Acc EmitterBase::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
     return emitDeferredLoop(spans, init);
   Value nBegin = spans.front().start;
   Value nEnd = add(spans.back().start, spans.back().count);
+  zeroVBuffers();
 
   // ---- Prologue: K/V of the first iteration into buffer nBegin mod 2 (the
   // loop's stage of iteration n is n mod 2).
@@ -958,6 +987,7 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
   };
   Value one = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1);
   Value no = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 0);
+  zeroVBuffers();
 
   // ---- Prologue: K of the first tile, and V stage nBegin - 1 zero-filled,
   // so that the first iteration's P V (P = 0, V = 0) adds exactly 0.

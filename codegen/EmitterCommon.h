@@ -232,6 +232,11 @@ protected:
   /// when tmaOn, else issueRows. The caller commits the cp.async group
   /// either way.
   void copyRows(bool k, bool v, Value tile, Value stage, Value valid);
+  /// Under tmaOn, zeroes both V buffers (generic stores, then the proxy
+  /// fence and a CTA barrier, before any TMA writes them): a V tile that is
+  /// not loaded (copyRows) must hold finite values for P = 0 to add 0, and
+  /// a buffer's first contents are whatever shared memory held.
+  void zeroVBuffers();
   /// Under tmaOn, waits until the K (or V) tile of buffer `stage` that the
   /// loop loaded for iteration `n` (counting from nBegin) has landed: the
   /// buffer's barrier completes once every second iteration, so the phase

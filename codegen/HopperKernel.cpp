@@ -78,13 +78,17 @@ int64_t hopperMinCtasPerSM(const KernelConfig &c) {
 }
 
 bool hopperUsesTma(const KernelConfig &c) {
-  // Measured on an H100 (docs/results.md, "TMA"): at head dim 128 TMA is
-  // even with cp.async or up to 1.04x faster; at head dim 64 with 64 x 64
-  // tiles (4 CTAs per SM, 128 registers) 1.00-1.14x faster on the sparse
-  // patterns despite 40-100 more bytes of spills. At head dim 64 with
-  // 128 x 64 tiles the extra registers (128 -> 137) cost a CTA per SM:
-  // 0.6x on dense causal.
-  return c.headDim == 128 || (c.blockM == 64 && c.blockN == 64);
+  // Measured on an H100 against the same kernels with cp.async only
+  // (docs/results.md, "TMA"): at head dim 128 with two warpgroups
+  // (block_m 128) 1.02-1.10x; with one (64 x 64) 0.93-0.97x, so those keep
+  // cp.async. At head dim 64 with 64 x 64 tiles (4 CTAs per SM) 1.00-1.06x
+  // on the sparse patterns from 32k on, even on dense causal (0.85-0.94x
+  // at 8k), despite 100 or so more bytes of spills. At head dim 64 with
+  // 128 x 64 tiles the TMA path's registers (128 -> 137) cost a CTA per SM:
+  // 0.6x on dense causal. Other shapes are unmeasured and keep cp.async.
+  if (c.headDim == 128)
+    return c.blockM == 128 && c.blockN == 64;
+  return c.blockM == 64 && c.blockN == 64;
 }
 
 int64_t hopperSharedBytes(const KernelConfig &c) {

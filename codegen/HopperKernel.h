@@ -63,9 +63,10 @@ bool hopperDefersPV(const KernelConfig &config);
 int64_t hopperMinCtasPerSM(const KernelConfig &config);
 
 /// Whether the configuration's kernel takes the K/V tensor maps and loads
-/// by TMA (ABI version 3): head dim 128, and 64 x 64 tiles at head dim 64.
-/// Elsewhere the TMA path's registers cost a CTA per SM (head dim 64,
-/// 128 x 64: 128 -> 137 registers, 0.6x on dense causal, measured).
+/// by TMA (ABI version 3): 128 x 64 tiles at head dim 128, 64 x 64 at head
+/// dim 64, where it measured faster than cp.async (docs/results.md, "TMA");
+/// elsewhere the TMA path's instructions and registers cost more than the
+/// copies they replace, or are unmeasured.
 bool hopperUsesTma(const KernelConfig &config);
 
 /// Which tensor-core instructions the sm_90a forward kernels use: mma.sync
