@@ -956,7 +956,8 @@ Acc EmitterBase::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
     llvm::append_range(yields, acc.flat());
     scf::YieldOp::create(ib, yields);
   }
-  // The last iteration's prefetch (zeros) must land before the CTA exits.
+  // The last iteration's prefetch (never to be read: zeros by cp.async, a
+  // bare arrival under TMA) completes before the CTA exits.
   Value endStage = ib.createOrFold<arith::RemUIOp>(nEnd, c(2));
   waitRows(false, endStage, nEnd, nBegin);
   waitRows(true, endStage, nEnd, nBegin);
@@ -989,8 +990,10 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
   Value no = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 0);
   zeroVBuffers();
 
-  // ---- Prologue: K of the first tile, and V stage nBegin - 1 zero-filled,
-  // so that the first iteration's P V (P = 0, V = 0) adds exactly 0.
+  // ---- Prologue: K of the first tile, and V stage nBegin - 1 zero-filled
+  // (by cp.async; under TMA zeroVBuffers did it and the copy only
+  // arrives), so that the first iteration's P V (P = 0, V = 0) adds
+  // exactly 0.
   Value tile0 = tileOf(spans, nBegin);
   copyRows(
       true, false, tile0, ib.createOrFold<arith::RemUIOp>(nBegin, c(2)),
@@ -1050,8 +1053,8 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
   publishAllCopies();
   Value lastV = ib.createOrFold<arith::RemUIOp>(add(nEnd, c(1)), c(2));
   waitRows(true, lastV, nEnd, nBegin);
-  // K of "tile nEnd" (the last iteration's prefetch, zeros) as well, before
-  // the CTA may exit.
+  // K of "tile nEnd" (the last iteration's prefetch, never read) as well,
+  // before the CTA may exit.
   waitRows(false, ib.createOrFold<arith::RemUIOp>(nEnd, c(2)), nEnd, nBegin);
   drainPV(acc, pLast, lastV);
   // The next phase's prologue writes the buffers P V just read.
