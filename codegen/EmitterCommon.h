@@ -83,8 +83,7 @@ enum Arg : unsigned {
   ArgTma = NumArgs,
   /// ABI version 3: the K and V CUtensorMaps, by value (grid constants).
   ArgKMap,
-  ArgVMap,
-  NumArgsTensorMaps
+  ArgVMap
 };
 
 /// Accumulator state carried through the key loop: O fragments (headDim/8
@@ -341,13 +340,10 @@ protected:
   Acc emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph, Acc init);
   SmallVector<SpanRT> computeSpans(const s2::HeadGroup &g, const s2::Phase &ph);
   Value tileOf(ArrayRef<SpanRT> spans, Value n);
-  /// Copies the K and V rows of key tile `tile` into buffer `stage`
-  /// (zero-filled rows when !valid or past the sequence end); the caller
-  /// commits the group.
-  void issueKV(Value tile, Value stage, Value valid) {
-    issueRows(true, true, tile, stage, valid);
-  }
-  /// issueKV for the K rows only, the V rows only, or both.
+  /// Copies the K rows, the V rows or both of key tile `tile` into buffer
+  /// `stage` with cp.async (zero-filled rows when !valid or past the keys
+  /// this CTA may read); the caller commits the group. The loops call it
+  /// through copyRows.
   void issueRows(bool k, bool v, Value tile, Value stage, Value valid);
   Acc emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init);
   /// The key loop of a phase, from iteration nBegin to nEnd, with its

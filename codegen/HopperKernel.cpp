@@ -79,8 +79,8 @@ int64_t hopperMinCtasPerSM(const KernelConfig &c) {
 
 bool hopperUsesTma(const KernelConfig &c) {
   // Measured on an H100 against the same kernels with cp.async only
-  // (docs/results.md, "TMA"): at head dim 128 with two warpgroups
-  // (block_m 128) 1.02-1.10x; with one (64 x 64) 0.93-0.97x, so those keep
+  // (docs/results.md, "kernel v5"): at head dim 128 with two warpgroups
+  // (block_m 128) 1.02-1.10x; with one (64 x 64) 0.91-0.97x, so those keep
   // cp.async. At head dim 64 with 64 x 64 tiles (4 CTAs per SM) 1.00-1.06x
   // on the sparse patterns from 32k on, even on dense causal (0.85-0.94x
   // at 8k), despite 100 or so more bytes of spills. At head dim 64 with

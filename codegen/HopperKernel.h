@@ -64,7 +64,8 @@ int64_t hopperMinCtasPerSM(const KernelConfig &config);
 
 /// Whether the configuration's kernel takes the K/V tensor maps and loads
 /// by TMA (ABI version 3): 128 x 64 tiles at head dim 128, 64 x 64 at head
-/// dim 64, where it measured faster than cp.async (docs/results.md, "TMA");
+/// dim 64, where it measured faster than cp.async (docs/results.md,
+/// "kernel v5");
 /// elsewhere the TMA path's instructions and registers cost more than the
 /// copies they replace, or are unmeasured.
 bool hopperUsesTma(const KernelConfig &config);
