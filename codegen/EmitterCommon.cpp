@@ -338,48 +338,53 @@ void EmitterBase::emit(gpu::GPUFuncOp func) {
     Value dsm = gpu::DynamicSharedMemoryOp::create(ib, i8Dyn);
     createSharedTiles(dsm, wg);
 
-    // ---- Q tile -> shared memory.
+    // ---- Q tile -> shared memory (by the consumer threads when a producer
+    // warpgroup follows them).
+    bool ws = ringStages() > 0;
     int64_t cpr = D / 8; // 16-byte chunks per row
-    Value rowOfTid = ib.createOrFold<arith::DivUIOp>(tid, c(cpr));
-    Value chunkOfTid = ib.createOrFold<arith::RemUIOp>(tid, c(cpr));
-    SmallVector<Value> toks;
-    for (int64_t i = 0; i < BM * cpr / threads; ++i) {
-      Value row = add(rowOfTid, c(i * (threads / cpr)));
-      Value s = sub(add(mul(t, c(BM)), row), delta);
-      Value ok = andI(cmp(arith::CmpIPredicate::sge, s, c(0)),
-                      cmp(arith::CmpIPredicate::slt, s, sqb));
-      Value src =
-          add(add(qBase, mul(sel(ok, s, c(0)), qss)), mul(chunkOfTid, c(8)));
-      toks.push_back(tgt.asyncCopy16(ib, ib.getLoc(), qS,
-                                     tileIndex(row, chunkOfTid, BM), qG, src,
-                                     sel(ok, c(8), c(0))));
-    }
-    Value qTok = tgt.commitGroup(ib, ib.getLoc(), toks);
+    auto loadQ = [&]() -> SmallVector<Value> {
+      Value rowOfTid = ib.createOrFold<arith::DivUIOp>(tid, c(cpr));
+      Value chunkOfTid = ib.createOrFold<arith::RemUIOp>(tid, c(cpr));
+      for (int64_t i = 0; i < BM * cpr / threads; ++i) {
+        Value row = add(rowOfTid, c(i * (threads / cpr)));
+        Value s = sub(add(mul(t, c(BM)), row), delta);
+        Value ok = andI(cmp(arith::CmpIPredicate::sge, s, c(0)),
+                        cmp(arith::CmpIPredicate::slt, s, sqb));
+        Value src =
+            add(add(qBase, mul(sel(ok, s, c(0)), qss)), mul(chunkOfTid, c(8)));
+        tgt.asyncCopy16(ib, ib.getLoc(), qS, tileIndex(row, chunkOfTid, BM), qG,
+                        src, sel(ok, c(8), c(0)));
+      }
+      return {};
+    };
+    Value isConsumer = cmp(arith::CmpIPredicate::ult, tid, c(threads));
+    if (ws)
+      emitIf(isConsumer, {}, loadQ);
+    else
+      loadQ();
+    Value qTok = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
     if (tensorMaps())
       initTmaBarriers();
+    if (ws) {
+      // The V ring and its zero buffer start as zeros: a V tile that is not
+      // loaded meets P = 0 and must hold finite values.
+      auto vecTy = mlir::VectorType::get({8}, elemTy);
+      Value zero = arith::ConstantOp::create(
+          ib, vecTy,
+          mlir::DenseElementsAttr::get(vecTy, ib.getZeroAttr(elemTy)));
+      int64_t chunks = (ringStages() + 1) * BN * D / 8;
+      assert(chunks % threads == 0 && "whole passes of the consumers");
+      emitIf(isConsumer, {}, [&]() -> SmallVector<Value> {
+        for (int64_t i = 0; i < chunks / threads; ++i)
+          vector::StoreOp::create(
+              ib, zero, vS, ValueRange{mul(add(tid, c(i * threads)), c(8))});
+        return {};
+      });
+    }
     tgt.waitGroups(ib, ib.getLoc(), qTok, 0);
     fenceCopies();
     gpu::BarrierOp::create(ib);
     afterQLoaded();
-
-    // ---- Per-thread mask geometry (i32): row of c0 and col - row.
-    rowI32 = toI32(add(mul(warp, c(16)), grp));
-    colI32 = toI32(mul(tig, c(2)));
-    crI32 = ib.createOrFold<arith::SubIOp>(colI32, rowI32);
-
-    // ---- Per-rule constants of this CTA's head.
-    for (const s2::Rule &r : pat.rules) {
-      SmallVector<int64_t> hs;
-      for (int64_t x = 0; x < int64_t(r.heads.size()); ++x)
-        if (r.heads[x])
-          hs.push_back(x);
-      ruleOn.push_back(headIn(hs));
-      if (r.kind == s2::RuleKind::Stride && r.step > 0)
-        ruleShift.push_back(toI32(headConst(
-            hs, [&](int64_t x) { return r.shift[x]; }, r.step)));
-      else
-        ruleShift.push_back(Value());
-    }
 
     // ---- Table offsets in the tables buffer.
     int64_t off = 0;
@@ -388,19 +393,57 @@ void EmitterBase::emit(gpu::GPUFuncOp func) {
       off += int64_t(tt.rowPtr.size() + tt.cols.size());
     }
 
-    Acc acc = emitGroups(0);
+    auto consumer = [&]() -> SmallVector<Value> {
+      if (ws)
+        enterRole(false);
+      // ---- Per-thread mask geometry (i32): row of c0 and col - row.
+      rowI32 = toI32(add(mul(warp, c(16)), grp));
+      colI32 = toI32(mul(tig, c(2)));
+      crI32 = ib.createOrFold<arith::SubIOp>(colI32, rowI32);
 
-    // Drain every copy before the CTA may exit.
-    Value drain = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
-    tgt.waitGroups(ib, ib.getLoc(), drain, 0);
-    epilogue(acc);
+      // ---- Per-rule constants of this CTA's head.
+      for (const s2::Rule &r : pat.rules) {
+        SmallVector<int64_t> hs;
+        for (int64_t x = 0; x < int64_t(r.heads.size()); ++x)
+          if (r.heads[x])
+            hs.push_back(x);
+        ruleOn.push_back(headIn(hs));
+        if (r.kind == s2::RuleKind::Stride && r.step > 0)
+          ruleShift.push_back(toI32(headConst(
+              hs, [&](int64_t x) { return r.shift[x]; }, r.step)));
+        else
+          ruleShift.push_back(Value());
+      }
+
+      SmallVector<Type> accTypes(D / 8 * 4 + 4, ib.getF32Type());
+      Acc acc = Acc::fromFlat(walkGroups(
+          0, accTypes,
+          [&](const s2::HeadGroup *g,
+              const s2::Phase *ph) -> SmallVector<Value> {
+            return (ph ? emitPhaseLoop(*g, *ph, initAcc()) : initAcc()).flat();
+          }));
+
+      // Drain every copy before the CTA may exit.
+      Value drain = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
+      tgt.waitGroups(ib, ib.getLoc(), drain, 0);
+      epilogue(acc);
+      return {};
+    };
+    if (ws)
+      emitIf(isConsumer, {}, consumer, [&]() -> SmallVector<Value> {
+        emitProducer();
+        return {};
+      });
+    else
+      consumer();
   }
   gpu::ReturnOp::create(ib);
 }
 
-Acc EmitterBase::emitGroups(size_t gi) {
+SmallVector<Value> EmitterBase::walkGroups(size_t gi, TypeRange types,
+                                           PhaseBody body) {
   if (gi == sched.groups.size())
-    return initAcc();
+    return body(nullptr, nullptr);
   const s2::HeadGroup &grp = sched.groups[gi];
   // The last group covering every remaining head needs no test.
   if (gi + 1 == sched.groups.size()) {
@@ -408,29 +451,27 @@ Acc EmitterBase::emitGroups(size_t gi) {
     for (const s2::HeadGroup &other : sched.groups)
       covered += other.heads.size();
     if (int64_t(covered) == pat.heads)
-      return emitPhases(grp, 0);
+      return walkPhases(grp, 0, types, body);
   }
-  SmallVector<Type> types(D / 8 * 4 + 4, ib.getF32Type());
-  SmallVector<Value> r = emitIf(
-      headIn(grp.heads), types, [&]() { return emitPhases(grp, 0).flat(); },
-      [&]() { return emitGroups(gi + 1).flat(); });
-  return Acc::fromFlat(r);
+  return emitIf(
+      headIn(grp.heads), types,
+      [&]() { return walkPhases(grp, 0, types, body); },
+      [&]() { return walkGroups(gi + 1, types, body); });
 }
 
-Acc EmitterBase::emitPhases(const s2::HeadGroup &g, size_t pi) {
+SmallVector<Value> EmitterBase::walkPhases(const s2::HeadGroup &g, size_t pi,
+                                           TypeRange types, PhaseBody body) {
   if (pi == g.phases.size())
-    return initAcc();
+    return body(nullptr, nullptr);
   const s2::Phase &ph = g.phases[pi];
   if (ph.tBegin <= 0 && ph.tEnd < 0 && pi + 1 == g.phases.size())
-    return emitPhaseLoop(g, ph, initAcc());
+    return body(&g, &ph);
   Value in = cmp(arith::CmpIPredicate::sge, t, c(ph.tBegin));
   if (ph.tEnd >= 0)
     in = andI(in, cmp(arith::CmpIPredicate::slt, t, c(ph.tEnd)));
-  SmallVector<Type> types(D / 8 * 4 + 4, ib.getF32Type());
-  SmallVector<Value> r = emitIf(
-      in, types, [&]() { return emitPhaseLoop(g, ph, initAcc()).flat(); },
-      [&]() { return emitPhases(g, pi + 1).flat(); });
-  return Acc::fromFlat(r);
+  return emitIf(
+      in, types, [&]() { return body(&g, &ph); },
+      [&]() { return walkPhases(g, pi + 1, types, body); });
 }
 
 Value EmitterBase::tileOf(ArrayRef<SpanRT> spans, Value n) {
@@ -459,7 +500,7 @@ Value EmitterBase::tileOf(ArrayRef<SpanRT> spans, Value n) {
 }
 
 void EmitterBase::issueRows(bool k, bool v, Value tile, Value stage,
-                            Value valid) {
+                            Value valid, bool perRow) {
   SmallVector<std::tuple<Value, Value, Value, Value>, 2> tensors;
   if (k)
     tensors.push_back(std::make_tuple(kG, kS, kBase, kss));
@@ -518,7 +559,7 @@ void EmitterBase::issueRows(bool k, bool v, Value tile, Value stage,
   // Fewer than 8 rows a pass (1-2 warps) would need a swizzle per row in
   // the fast arm too; those small CTAs keep the per-row copies only (the
   // fast arm cost them registers and spills).
-  if (rowsPerPass % 8 != 0) {
+  if (rowsPerPass % 8 != 0 || perRow) {
     rowCopies();
     return;
   }
@@ -531,9 +572,19 @@ void EmitterBase::initTmaBarriers() {
   Value first = cmp(arith::CmpIPredicate::eq, tid, c(0));
   emitIf(first, {}, [&]() -> SmallVector<Value> {
     Value one = c32(1);
+    int64_t ring = ringStages();
+    // A ring's "full" barriers expect the TMA thread's arrival (with the
+    // bytes), or every producer thread's under cp.async; its "empty" ones
+    // one arrival per consumer warp.
+    Value full =
+        ring ? ib.createOrFold<arith::SelectOp>(tmaOn, one, c32(128)) : one;
     for (bool v : {false, true})
-      for (int64_t s = 0; s < 2; ++s)
-        NVVM::MBarrierInitOp::create(ib, tmaBarrier(v, c(s)), one, Value());
+      for (int64_t s = 0; s < (ring ? ring : 2); ++s) {
+        NVVM::MBarrierInitOp::create(ib, tmaBarrier(v, c(s)), full, Value());
+        if (ring)
+          NVVM::MBarrierInitOp::create(ib, emptyBarrier(v, c(s)),
+                                       c32(cfg.numWarps), Value());
+      }
     NVVM::FenceMbarrierInitOp::create(ib);
     return {};
   });
@@ -558,44 +609,45 @@ void EmitterBase::copyRows(bool k, bool v, Value tile, Value stage,
   // it holds: such a K tile is never read or wholly masked (a select, so
   // even NaN goes), and such a V tile meets P = 0, over the finite values of
   // an earlier tile or the zeros of zeroVBuffers.
-  Value kStart = mul(tile, c(BN));
-  Value ok = andI(valid, cmp(arith::CmpIPredicate::slt, kStart, kEnd));
   auto tma = [&]() -> SmallVector<Value> {
     Value first = cmp(arith::CmpIPredicate::eq, tid, c(0));
     emitIf(first, {}, [&]() -> SmallVector<Value> {
-      for (bool isV : {false, true}) {
-        if (isV ? !v : !k)
-          continue;
-        Value bar = tmaBarrier(isV, stage);
-        auto load = [&]() -> SmallVector<Value> {
-          Value row = toI32(kStart);
-          Value head = toI32(kvh), batch = toI32(bz);
-          auto sharedCluster = LLVM::LLVMPointerType::get(ib.getContext(), 7);
-          NVVM::MBarrierArriveExpectTxOp::create(
-              ib, Type(), bar, c32(BN * D * 2), NVVM::MemScopeKind::CTA, false,
-              Value());
-          for (int64_t box = 0; box < D / 64; ++box) {
-            Value dst = LLVM::AddrSpaceCastOp::create(
-                ib, sharedCluster, tmaBoxAddr(isV, stage, box));
-            NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
-                ib, dst, isV ? vMap : kMap,
-                ValueRange{c32(64 * box), row, head, batch}, bar, ValueRange{},
-                Value(), Value(), NVVM::TMALoadMode::TILE, false,
-                NVVM::CTAGroupKindAttr(), Value());
-          }
-          return {};
-        };
-        emitIf(ok, {}, load, [&]() -> SmallVector<Value> {
-          NVVM::MBarrierArriveOp::create(ib, Type(), bar, Value());
-          return {};
-        });
-      }
+      for (bool isV : {false, true})
+        if (isV ? v : k)
+          tmaLoad(isV, tile, stage, valid, tmaBarrier(isV, stage));
       return {};
     });
     return {};
   };
   emitIf(tmaOn, {}, tma, [&]() -> SmallVector<Value> {
     issueRows(k, v, tile, stage, valid);
+    return {};
+  });
+}
+
+void EmitterBase::tmaLoad(bool v, Value tile, Value slot, Value valid,
+                          Value bar) {
+  Value kStart = mul(tile, c(BN));
+  Value ok = andI(valid, cmp(arith::CmpIPredicate::slt, kStart, kEnd));
+  auto load = [&]() -> SmallVector<Value> {
+    Value row = toI32(kStart);
+    Value head = toI32(kvh), batch = toI32(bz);
+    auto sharedCluster = LLVM::LLVMPointerType::get(ib.getContext(), 7);
+    NVVM::MBarrierArriveExpectTxOp::create(ib, Type(), bar, c32(BN * D * 2),
+                                           NVVM::MemScopeKind::CTA, false,
+                                           Value());
+    for (int64_t box = 0; box < D / 64; ++box) {
+      Value dst = LLVM::AddrSpaceCastOp::create(ib, sharedCluster,
+                                                tmaBoxAddr(v, slot, box));
+      NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+          ib, dst, v ? vMap : kMap, ValueRange{c32(64 * box), row, head, batch},
+          bar, ValueRange{}, Value(), Value(), NVVM::TMALoadMode::TILE, false,
+          NVVM::CTAGroupKindAttr(), Value());
+    }
+    return {};
+  };
+  emitIf(ok, {}, load, [&]() -> SmallVector<Value> {
+    NVVM::MBarrierArriveOp::create(ib, Type(), bar, Value());
     return {};
   });
 }
@@ -627,6 +679,211 @@ void EmitterBase::waitRows(bool v, Value stage, Value n, Value nBegin) {
                                           c32(10000000));
     return {};
   });
+}
+
+std::pair<Value, Value> EmitterBase::ringSlot(Value i) {
+  int64_t ring = ringStages();
+  return {ib.createOrFold<arith::RemUIOp>(i, c(ring)),
+          toI32(andI(ib.createOrFold<arith::DivUIOp>(i, c(ring)), c(1)))};
+}
+
+void EmitterBase::waitParity(Value bar, Value parity) {
+  NVVM::MBarrierTryWaitParityOp::create(ib, bar, parity, c32(10000000));
+}
+
+void EmitterBase::releaseSlot(bool v, Value slot) {
+  // After the wgmma wait that ends the warp's reads of the buffer; the
+  // warp is converged there (wait_group is .sync.aligned).
+  emitIf(cmp(arith::CmpIPredicate::eq, lane, c(0)), {},
+         [&]() -> SmallVector<Value> {
+           NVVM::MBarrierArriveOp::create(ib, Type(), emptyBarrier(v, slot),
+                                          Value());
+           return {};
+         });
+}
+
+void EmitterBase::emitProducer() {
+  enterRole(true);
+  walkGroups(
+      0, {},
+      [&](const s2::HeadGroup *g, const s2::Phase *ph) -> SmallVector<Value> {
+        if (ph) {
+          SmallVector<SpanRT> spans = computeSpans(*g, *ph);
+          if (!spans.empty())
+            emitProducerLoop(spans);
+        }
+        return {};
+      });
+}
+
+void EmitterBase::emitProducerLoop(ArrayRef<SpanRT> spans) {
+  // Ring use i = n - nBegin goes to buffer i mod S once the consumers have
+  // released its use i - S: the "empty" phase of parity ((i / S) + 1) mod 2
+  // (a fresh barrier counts as having completed the phase before its
+  // first, so the first S uses pass at once).
+  Value nBegin = spans.front().start;
+  Value nEnd = add(spans.back().start, spans.back().count);
+  Value one = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1);
+  auto tileAt = [&](Value n, Value &slot, Value &freeParity) {
+    auto [sl, parity] = ringSlot(sub(n, nBegin));
+    slot = sl;
+    freeParity = xorI(parity, c32(1));
+    Value tile = tileOf(spans, n);
+    return std::make_pair(tile, andInWindow(spans, one, tile));
+  };
+
+  // TMA: one thread issues every load; the other producer threads are done.
+  auto byTma = [&]() -> SmallVector<Value> {
+    Value first = cmp(arith::CmpIPredicate::eq, tid, c(threads));
+    emitIf(first, {}, [&]() -> SmallVector<Value> {
+      scf::ForOp loop = keyLoop(nBegin, nEnd, ValueRange{});
+      OpBuilder::InsertionGuard guard(ib);
+      ib.setInsertionPointToEnd(loop.getBody());
+      Value slot, freeParity;
+      auto [tile, valid] = tileAt(loop.getInductionVar(), slot, freeParity);
+      for (bool v : {false, true}) {
+        waitParity(emptyBarrier(v, slot), freeParity);
+        tmaLoad(v, tile, slot, valid, tmaBarrier(v, slot));
+      }
+      scf::YieldOp::create(ib, ValueRange{});
+      return {};
+    });
+    return {};
+  };
+
+  // cp.async: the 128 producer threads copy tile n's K and V rows (zeros
+  // where not to be loaded), then complete tile n - 1: wait for its group,
+  // make it visible to the async proxy (wgmma), arrive on its "full"
+  // barriers. With two stages they complete tile n itself: one tile behind,
+  // the wait for buffer n - 2 to be released (at the end of consumer
+  // iteration n - 1, which needs K(n - 1)) would come before K(n - 1) is
+  // complete. The loop's tid and thread count are the producer's.
+  bool lag = ringStages() >= 3;
+  auto byCpAsync = [&]() -> SmallVector<Value> {
+    Value savedTid = tid;
+    int64_t savedThreads = threads;
+    tid = sub(tid, c(threads));
+    threads = 128;
+    auto complete = [&](Value slot) {
+      fenceCopies();
+      for (bool v : {false, true})
+        NVVM::MBarrierArriveOp::create(ib, Type(), tmaBarrier(v, slot),
+                                       Value());
+    };
+    scf::ForOp loop = keyLoop(nBegin, nEnd, ValueRange{});
+    {
+      OpBuilder::InsertionGuard guard(ib);
+      ib.setInsertionPointToEnd(loop.getBody());
+      Value n = loop.getInductionVar();
+      Value slot, freeParity;
+      auto [tile, valid] = tileAt(n, slot, freeParity);
+      for (bool v : {false, true}) {
+        waitParity(emptyBarrier(v, slot), freeParity);
+        issueRows(!v, v, tile, slot, valid, /*perRow=*/true);
+      }
+      Value tok = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
+      if (!lag) {
+        tgt.waitGroups(ib, ib.getLoc(), tok, 0);
+        complete(slot);
+      } else {
+        emitIf(cmp(arith::CmpIPredicate::sgt, n, nBegin), {},
+               [&]() -> SmallVector<Value> {
+                 tgt.waitGroups(ib, ib.getLoc(), tok, 1);
+                 complete(ringSlot(sub(sub(n, nBegin), c(1))).first);
+                 return {};
+               });
+      }
+      scf::YieldOp::create(ib, ValueRange{});
+    }
+    if (lag)
+      emitIf(cmp(arith::CmpIPredicate::sgt, nEnd, nBegin), {},
+             [&]() -> SmallVector<Value> {
+               Value tok = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
+               tgt.waitGroups(ib, ib.getLoc(), tok, 0);
+               complete(ringSlot(sub(sub(nEnd, nBegin), c(1))).first);
+               return {};
+             });
+    tid = savedTid;
+    threads = savedThreads;
+    return {};
+  };
+  emitIf(tmaOn, {}, byTma, byCpAsync);
+}
+
+Acc EmitterBase::emitConsumerLoop(ArrayRef<SpanRT> spans, Acc init) {
+  // emitDeferredLoop's schedule without copies or CTA barriers: iteration n
+  // (ring use i = n - nBegin) waits for K(n) and V(n-1) on their "full"
+  // barriers, issues S(n) and P(n-1) V(n-1), releases K(n) once S is
+  // back, runs the softmax of n while P V runs, and releases V(n-1) once
+  // P V is back. The first iteration's P V (P = 0) reads the zero buffer
+  // S of the V ring instead of waiting for a tile.
+  Value nBegin = spans.front().start;
+  Value nEnd = add(spans.back().start, spans.back().count);
+  Value zeroV = c(ringStages());
+  Value tile0 = tileOf(spans, nBegin);
+  SmallVector<Value> pZero(BN / 2, cf(0.0));
+  SmallVector<Value> inits = {tile0};
+  llvm::append_range(inits, init.flat());
+  llvm::append_range(inits, packP(pZero));
+  size_t nAcc = init.flat().size();
+  // V(n-1)'s buffer, once waited for (n > nBegin), or the zero buffer.
+  auto prevV = [&](Value n) {
+    Value has = cmp(arith::CmpIPredicate::sgt, n, nBegin);
+    // (i - 1) mod S and its parity, with i + S - 1 >= 0 for i = 0.
+    Value i = sub(n, nBegin);
+    Value j = add(i, c(ringStages() - 1));
+    Value slot = ib.createOrFold<arith::RemUIOp>(j, c(ringStages()));
+    Value parity = toI32(andI(
+        add(ib.createOrFold<arith::DivUIOp>(j, c(ringStages())), c(1)), c(1)));
+    emitIf(has, {}, [&]() -> SmallVector<Value> {
+      waitParity(tmaBarrier(true, slot), parity);
+      return {};
+    });
+    return std::make_tuple(has, slot, sel(has, slot, zeroV));
+  };
+
+  scf::ForOp forOp = keyLoop(nBegin, nEnd, inits);
+  {
+    OpBuilder::InsertionGuard guard(ib);
+    ib.setInsertionPointToEnd(forOp.getBody());
+    Value n = forOp.getInductionVar();
+    ValueRange args = forOp.getRegionIterArgs();
+    Value cur = args[0];
+    Acc acc = Acc::fromFlat(args.slice(1, nAcc));
+    SmallVector<Value> pPrev(args.drop_front(1 + nAcc));
+
+    auto [kSlot, kParity] = ringSlot(sub(n, nBegin));
+    waitParity(tmaBarrier(false, kSlot), kParity);
+    auto [hasPrev, vSlot, vBuf] = prevV(n);
+    Step st = stepOf(spans, n, nEnd);
+
+    PendingPV pv;
+    SmallVector<Value> sRaw = computeSWithPV(kSlot, acc.o, pPrev, vBuf, pv);
+    releaseSlot(false, kSlot);
+    Value alpha[2];
+    SmallVector<Value> p = softmaxStep(spans, n, cur, sRaw, acc, alpha);
+    acc.o = finishPV(pv);
+    emitIf(hasPrev, {}, [&, vSlot = vSlot]() -> SmallVector<Value> {
+      releaseSlot(true, vSlot);
+      return {};
+    });
+    rescaleO(acc, alpha);
+    SmallVector<Value> pNext = packP(p);
+
+    SmallVector<Value> yields = {st.nextTile};
+    llvm::append_range(yields, acc.flat());
+    llvm::append_range(yields, pNext);
+    scf::YieldOp::create(ib, yields);
+  }
+  ValueRange res = forOp.getResults();
+  Acc acc = Acc::fromFlat(res.slice(1, nAcc));
+  SmallVector<Value> pLast(res.drop_front(1 + nAcc));
+  // ---- Drain: P V of the last tile (the zero buffer when the loop is
+  // empty).
+  auto [hasLast, lastSlot, lastBuf] = prevV(nEnd);
+  (void)hasLast, (void)lastSlot;
+  drainPV(acc, pLast, lastBuf);
+  return acc;
 }
 
 Value EmitterBase::patternVisible(Value qb, Value kb) {
@@ -909,6 +1166,8 @@ Acc EmitterBase::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
   SmallVector<SpanRT> spans = computeSpans(g, ph);
   if (spans.empty())
     return init;
+  if (ringStages() > 0)
+    return emitConsumerLoop(spans, init);
   if (deferPV())
     return emitDeferredLoop(spans, init);
   Value nBegin = spans.front().start;

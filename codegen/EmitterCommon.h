@@ -242,6 +242,46 @@ protected:
   /// parity is ((n - nBegin) / 2) mod 2. Nothing without tensor maps.
   void waitRows(bool v, Value stage, Value n, Value nBegin);
 
+  // ---- warp specialisation (sm_90a, deferred P V, tensor maps) ----
+  // When ringStages() > 0, a producer warpgroup (threads [threads,
+  // threads + 128), after the consumers) streams the K and V tiles of the
+  // key loop through a ring of ringStages() buffers per tensor, each with a
+  // "full" mbarrier (tile landed) and an "empty" one (every consumer warp
+  // is done reading it); the consumers (the warps of numWarps, whose thread
+  // ids, masks and epilogue are those of the other kernels) only wait and
+  // release, with no CTA barrier after the roles split. The producer loads
+  // by TMA (one thread) under tmaOn, else by cp.async (all 128 threads,
+  // one tile behind: wait, proxy fence, arrival). Ring buffer ringStages()
+  // of V holds zeros: the first iteration's P V (P = 0) reads it.
+  virtual int64_t ringStages() { return 0; }
+  /// Shared address (!llvm.ptr<3>) of the "empty" mbarrier of ring buffer
+  /// `slot` of K (or V); the "full" one is tmaBarrier(v, slot).
+  virtual Value emptyBarrier(bool v, Value slot) {
+    (void)v, (void)slot;
+    llvm_unreachable("emptyBarrier needs ringStages()");
+  }
+  /// Runs first in each role's branch (the flavour's register split).
+  virtual void enterRole(bool producer) { (void)producer; }
+  /// The producer warpgroup's whole program.
+  void emitProducer();
+  /// The producer's loop over the key tiles of one phase.
+  void emitProducerLoop(ArrayRef<SpanRT> spans);
+  /// The consumers' key loop of one phase (emitDeferredLoop's MMA and
+  /// softmax schedule on the ring).
+  Acc emitConsumerLoop(ArrayRef<SpanRT> spans, Acc init);
+  /// Buffer and phase parity of ring use `i` (iteration n - nBegin):
+  /// i mod S and (i / S) mod 2 (as i32).
+  std::pair<Value, Value> ringSlot(Value i);
+  /// Waits for phase parity `parity` (i32) of the mbarrier `bar`.
+  void waitParity(Value bar, Value parity);
+  /// One arrival per consumer warp (lane 0) on the "empty" barrier of ring
+  /// buffer `slot` of K (or V).
+  void releaseSlot(bool v, Value slot);
+  /// The TMA loads of the K (or V) rows of key tile `tile` into ring buffer
+  /// (or stage) `slot`, completed on `bar`; a bare arrival when the tile is
+  /// not to be loaded. Called by one thread.
+  void tmaLoad(bool v, Value tile, Value slot, Value valid, Value bar);
+
   // ---- small arithmetic helpers (index unless said otherwise) ----
   Value c(int64_t v) { return ib.createOrFold<arith::ConstantIndexOp>(v); }
   Value c32(int64_t v) {
@@ -335,16 +375,24 @@ protected:
   Value headIn(ArrayRef<int64_t> heads);
 
   Acc initAcc();
-  Acc emitGroups(size_t gi);
-  Acc emitPhases(const s2::HeadGroup &g, size_t pi);
+  /// The head-group and phase dispatch: calls `body` with the group and
+  /// phase of this CTA (its head and query tile) and yields its results of
+  /// `types`, or body(nullptr, nullptr) where no phase applies.
+  using PhaseBody = function_ref<SmallVector<Value>(const s2::HeadGroup *,
+                                                    const s2::Phase *)>;
+  SmallVector<Value> walkGroups(size_t gi, TypeRange types, PhaseBody body);
+  SmallVector<Value> walkPhases(const s2::HeadGroup &g, size_t pi,
+                                TypeRange types, PhaseBody body);
   Acc emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph, Acc init);
   SmallVector<SpanRT> computeSpans(const s2::HeadGroup &g, const s2::Phase &ph);
   Value tileOf(ArrayRef<SpanRT> spans, Value n);
   /// Copies the K rows, the V rows or both of key tile `tile` into buffer
   /// `stage` with cp.async (zero-filled rows when !valid or past the keys
   /// this CTA may read); the caller commits the group. The loops call it
-  /// through copyRows.
-  void issueRows(bool k, bool v, Value tile, Value stage, Value valid);
+  /// through copyRows. A full tile copies without per-row tests unless
+  /// `perRow` (fewer registers).
+  void issueRows(bool k, bool v, Value tile, Value stage, Value valid,
+                 bool perRow = false);
   Acc emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init);
   /// The key loop of a phase, from iteration nBegin to nEnd, with its
   /// terminator removed: the caller fills the body and yields.

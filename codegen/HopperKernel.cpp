@@ -23,6 +23,12 @@
 //                  issued together, the softmax of n while P V runs
 //                  (EmitterBase::emitDeferredLoop); at head dim 64 with a
 //                  launch bound of 4 CTAs per SM (hopperMinCtasPerSM)
+//   roles          where hopperRingStages: a producer warpgroup after the
+//                  consumers streams K and V through a ring of buffers on
+//                  full/empty mbarriers (EmitterBase::emitProducerLoop),
+//                  the consumers run the overlapped loop on it
+//                  (emitConsumerLoop); setmaxnreg moves registers from the
+//                  producer to the consumers (hopperRegisterSplit)
 //
 // One warpgroup (4 warps) owns 64 query rows; its accumulators have the
 // mma.sync per-warp layout, so masks, softmax and epilogue are unchanged.
@@ -74,10 +80,40 @@ int64_t hopperMinCtasPerSM(const KernelConfig &c) {
   // bytes with it. Measured against the serial loop: 1.02-1.15x on the
   // sparse patterns from 32k on, about even on dense causal
   // (docs/results.md, kernel v4).
-  return c.headDim == 64 && c.blockM == 64 && c.blockN == 64 ? 4 : 0;
+  if (c.headDim == 64 && c.blockM == 64 && c.blockN == 64)
+    return 4;
+  // Warp-specialised kernels: setmaxnreg needs a launch bound (ptxas
+  // ignores it otherwise), and the register split assumes these CTAs.
+  if (hopperRingStages(c))
+    return c.blockM == 128 ? 1 : 2;
+  return 0;
 }
 
-bool hopperUsesTma(const KernelConfig &c) {
+int64_t hopperRingStages(const KernelConfig &c, bool deferPV) {
+  // The overlapped head-dim-128 kernels (64-key tiles). 128 x 64: one CTA
+  // an SM (three warpgroups), four stages; 64 x 64: two CTAs an SM, whose
+  // shared memory leaves room for two. Measured on an H100 against the
+  // same tiles unspecialised (docs/results.md, "kernel v6"): 1.03-1.30x.
+  if (!deferPV || !hopperDefersPV(c) || c.headDim != 128 || c.blockN != 64)
+    return 0;
+  return c.blockM == 128 ? 4 : 2;
+}
+
+std::pair<int64_t, int64_t> hopperRegisterSplit(const KernelConfig &c) {
+  // Registers a thread at entry: 65536 / (CTAs an SM x threads), a multiple
+  // of 8 (168 for three warpgroups and one CTA, 128 for two and two CTAs);
+  // the producer keeps 72 or 64 (its span arithmetic and cp.async
+  // addresses spill with 56) and gives the rest to the consumers:
+  // 72 + 2 x 216 = 3 x 168, 64 + 192 = 2 x 128.
+  if (!hopperRingStages(c))
+    return {0, 0};
+  return c.blockM == 128 ? std::make_pair(int64_t(72), int64_t(216))
+                         : std::make_pair(int64_t(64), int64_t(192));
+}
+
+/// Whether the kernel of the configuration loads by TMA when it is not warp
+/// specialised.
+static bool tmaUnspecialised(const KernelConfig &c) {
   // Measured on an H100 against the same kernels with cp.async only
   // (docs/results.md, "kernel v5"): at head dim 128 with two warpgroups
   // (block_m 128) 1.02-1.10x; with one (64 x 64) 0.91-0.97x, so those keep
@@ -91,9 +127,17 @@ bool hopperUsesTma(const KernelConfig &c) {
   return c.blockM == 64 && c.blockN == 64;
 }
 
-int64_t hopperSharedBytes(const KernelConfig &c) {
+bool hopperUsesTma(const KernelConfig &c, bool deferPV) {
+  return hopperRingStages(c, deferPV) || tmaUnspecialised(c);
+}
+
+int64_t hopperSharedBytes(const KernelConfig &c, bool deferPV) {
   // Q, the K and V buffers, the four TMA mbarriers (8 bytes each, padded to
-  // 64), and 1024 bytes to align the tiles.
+  // 64), and 1024 bytes to align the tiles. Warp specialised: Q, the K and
+  // V rings, the zero V buffer and four mbarriers a stage.
+  if (int64_t ring = hopperRingStages(c, deferPV))
+    return (c.blockM + (2 * ring + 1) * c.blockN) * c.headDim * 2 + 32 * ring +
+           1024;
   return (c.blockM + 2 * c.stages * c.blockN) * c.headDim * 2 + 64 + 1024;
 }
 
@@ -109,8 +153,8 @@ class HopperEmitter final : public detail::EmitterBase {
 public:
   HopperEmitter(ImplicitLocOpBuilder &ib, const s2::Pattern &p,
                 const s2::Schedule &s, const KernelConfig &cfg,
-                KernelTarget &tgt, bool deferPV, bool tma)
-      : EmitterBase(ib, p, s, cfg, tgt), defer(deferPV), tma(tma) {}
+                KernelTarget &tgt, bool deferPV, bool tma, int64_t ring)
+      : EmitterBase(ib, p, s, cfg, tgt), defer(deferPV), tma(tma), ring(ring) {}
 
 protected:
   void createSharedTiles(Value dsm, gpu::AddressSpaceAttr wg) override;
@@ -126,6 +170,9 @@ protected:
   bool tensorMaps() override { return tma; }
   Value tmaBoxAddr(bool v, Value stage, int64_t box) override;
   Value tmaBarrier(bool v, Value stage) override;
+  int64_t ringStages() override { return ring; }
+  Value emptyBarrier(bool v, Value slot) override;
+  void enterRole(bool producer) override;
   SmallVector<Value> packP(ArrayRef<Value> p) override;
   SmallVector<Value> computeSWithPV(Value kStage, ArrayRef<Value> o,
                                     ArrayRef<Value> pPrev, Value vStage,
@@ -175,7 +222,10 @@ private:
   /// K and V buffers and the mbarriers follow at these byte offsets.
   Value tileBase;
   int64_t kOff = 0, vOff = 0, barOff = 0;
+  /// K (and V) buffers: the ring's stages, or cfg.stages.
+  int64_t bufs = 0;
   bool defer, tma;
+  int64_t ring;
 };
 
 void HopperEmitter::createSharedTiles(Value dsm, gpu::AddressSpaceAttr wg) {
@@ -192,13 +242,16 @@ void HopperEmitter::createSharedTiles(Value dsm, gpu::AddressSpaceAttr wg) {
     return memref::ViewOp::create(ib, ty, dsm, add(pad, c(byteOff)),
                                   ValueRange{});
   };
+  // Warp specialised, the V ring has one more buffer, of zeros.
+  bufs = ring ? ring : cfg.stages;
+  int64_t vBufs = ring ? ring + 1 : bufs;
   kOff = BM * D * eb;
-  vOff = (BM * D + cfg.stages * BN * D) * eb;
-  barOff = (BM * D + 2 * cfg.stages * BN * D) * eb;
+  vOff = (BM * D + bufs * BN * D) * eb;
+  barOff = (BM * D + (bufs + vBufs) * BN * D) * eb;
   tileBase = base;
   qS = view(0, BM * D);
-  kS = view(kOff, cfg.stages * BN * D);
-  vS = view(vOff, cfg.stages * BN * D);
+  kS = view(kOff, bufs * BN * D);
+  vS = view(vOff, vBufs * BN * D);
 
   // ---- wgmma descriptors (PTX ISA "Matrix Descriptor Format"): start
   // address >> 4 (bits 0-13), leading byte offset >> 4 (16-29), stride
@@ -237,8 +290,25 @@ Value HopperEmitter::tmaBoxAddr(bool v, Value stage, int64_t box) {
 }
 
 Value HopperEmitter::tmaBarrier(bool v, Value stage) {
+  // The "full" barriers of K, then of V (8 bytes a buffer), then the ring's
+  // "empty" ones in the same order.
   return sharedPtr(
-      add(tileBase, add(c(barOff + (v ? 16 : 0)), mul(stage, c(8)))));
+      add(tileBase, add(c(barOff + (v ? 8 * bufs : 0)), mul(stage, c(8)))));
+}
+
+Value HopperEmitter::emptyBarrier(bool v, Value slot) {
+  return sharedPtr(add(tileBase, add(c(barOff + 16 * bufs + (v ? 8 * bufs : 0)),
+                                     mul(slot, c(8)))));
+}
+
+void HopperEmitter::enterRole(bool producer) {
+  auto [p, cons] = hopperRegisterSplit(cfg);
+  MLIRContext *ctx = ib.getContext();
+  NVVM::SetMaxRegisterOp::create(
+      ib, ib.getI32IntegerAttr(int32_t(producer ? p : cons)),
+      NVVM::SetMaxRegisterActionAttr::get(
+          ctx, producer ? NVVM::SetMaxRegisterAction::decrease
+                        : NVVM::SetMaxRegisterAction::increase));
 }
 
 Value HopperEmitter::swizzle(Value row, Value chunk, int64_t rows) {
@@ -475,7 +545,7 @@ SmallVector<Value> HopperEmitter::finishPV(const PendingPV &pv) {
 /// reports the first problem at `loc`.
 static LogicalResult checkHopperSupported(Location loc, const s2::Pattern &p,
                                           const s2::Schedule &s,
-                                          const KernelConfig &c) {
+                                          const KernelConfig &c, bool deferPV) {
   if (c.target != KernelConfig::Target::Sm90a)
     return emitError(loc) << "the wgmma kernel needs target 'sm_90a', not '"
                           << targetName(c.target) << "'";
@@ -492,8 +562,8 @@ static LogicalResult checkHopperSupported(Location loc, const s2::Pattern &p,
   if (c.stages != 2)
     return emitError(loc) << "unsupported pipeline depth " << c.stages
                           << "; the wgmma kernel supports 2 stages";
-  if (hopperSharedBytes(c) > 232448)
-    return emitError(loc) << "kernel needs " << hopperSharedBytes(c)
+  if (hopperSharedBytes(c, deferPV) > 232448)
+    return emitError(loc) << "kernel needs " << hopperSharedBytes(c, deferPV)
                           << " bytes of shared memory; sm_90a allows at most "
                              "232448";
   return detail::checkPatternAndSchedule(loc, p, s, c);
@@ -505,15 +575,20 @@ FailureOr<KernelInfo> buildHopperForwardKernel(ModuleOp module,
                                                const KernelConfig &config,
                                                bool deferPV) {
   Location loc = module.getLoc();
-  if (failed(checkHopperSupported(loc, pattern, schedule, config)))
+  if (failed(checkHopperSupported(loc, pattern, schedule, config, deferPV)))
     return failure();
+  // Warp specialisation needs the overlapped loop; without it the kernel
+  // keeps TMA only where hopperUsesTma measured it faster unspecialised.
+  bool defer = deferPV && hopperDefersPV(config);
+  int64_t ring = hopperRingStages(config, deferPV);
+  bool tma = hopperUsesTma(config, deferPV);
   KernelInfo info;
   info.name = hopperKernelName(config);
   info.config = config;
-  info.threads = config.numWarps * 32;
-  info.sharedBytes = hopperSharedBytes(config);
+  // A producer warpgroup follows the consumers.
+  info.threads = config.numWarps * 32 + (ring ? 128 : 0);
+  info.sharedBytes = hopperSharedBytes(config, deferPV);
   // K/V by TMA when the runtime passes the tensor maps, else cp.async.
-  bool tma = hopperUsesTma(config);
   if (tma)
     info.abiVersion = s2::kKernelAbiTensorMaps;
 
@@ -522,8 +597,7 @@ FailureOr<KernelInfo> buildHopperForwardKernel(ModuleOp module,
         // The cp.async / group instructions are the mma.sync target's.
         std::unique_ptr<KernelTarget> target =
             createMmaSyncTarget(config.dtype);
-        bool defer = deferPV && hopperDefersPV(config);
-        HopperEmitter(ib, pattern, schedule, config, *target, defer, tma)
+        HopperEmitter(ib, pattern, schedule, config, *target, defer, tma, ring)
             .emit(fn);
         // Launch bound (PTX .minnctapersm): ptxas caps the registers.
         if (int64_t ctas = defer ? hopperMinCtasPerSM(config) : 0)

@@ -10,8 +10,9 @@
 // B operand. Where hopperUsesTma, the kernel takes the K/V tensor maps
 // (docs/bundle.md, ABI version 3) and K/V tiles move by TMA on mbarriers
 // when the runtime passes valid maps, by cp.async otherwise; elsewhere it is
-// an ABI version 2 kernel with cp.async. docs/kernels.md, "Hopper path", has
-// the design.
+// an ABI version 2 kernel with cp.async. Where hopperRingStages, the kernel
+// is warp specialised: a producer warpgroup streams K and V, the consumer
+// warpgroups compute. docs/kernels.md, "Hopper path", has the design.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,11 +33,13 @@ namespace s2c {
 /// "s2_fwd_sm90a_wgmma_bf16_d128_m64n64".
 std::string hopperKernelName(const KernelConfig &config);
 
-/// Dynamic shared memory (bytes) of the wgmma kernel of `config`: the Q tile
-/// and `stages` K and V tiles, 64 bytes for the TMA mbarriers, plus 1024
-/// bytes so that the tiles can be aligned to the 1024-byte period of the
-/// 128-byte swizzle at run time.
-int64_t hopperSharedBytes(const KernelConfig &config);
+/// Dynamic shared memory (bytes) of the wgmma kernel of `config` (built
+/// with `deferPV`, see buildHopperForwardKernel): the Q tile, `stages` K
+/// and V tiles and 64 bytes for the TMA mbarriers, or, warp specialised,
+/// the K and V rings, a zero V tile and four mbarriers a ring stage; plus
+/// 1024 bytes so that the tiles can be aligned to the 1024-byte period of
+/// the 128-byte swizzle at run time.
+int64_t hopperSharedBytes(const KernelConfig &config, bool deferPV = true);
 
 /// Like buildForwardKernel (same arguments, same ABI, same `gpu.module
 /// @s2_kernels`), with wgmma. Requires config.target == Sm90a, blockM 64
@@ -59,16 +62,32 @@ buildHopperForwardKernel(mlir::ModuleOp module, const s2::Pattern &pattern,
 bool hopperDefersPV(const KernelConfig &config);
 
 /// The CTAs per SM an overlapped kernel of the configuration asks ptxas to
-/// fit (`nvvm.minctasm`, PTX .minnctapersm), or 0: 4 at head dim 64.
+/// fit (`nvvm.minctasm`, PTX .minnctapersm), or 0: 4 at head dim 64; the
+/// warp-specialised kernels' 1 (128 x 64) or 2 (64 x 64), which setmaxnreg
+/// needs.
 int64_t hopperMinCtasPerSM(const KernelConfig &config);
 
-/// Whether the configuration's kernel takes the K/V tensor maps and loads
-/// by TMA (ABI version 3): 128 x 64 tiles at head dim 128, 64 x 64 at head
-/// dim 64, where it measured faster than cp.async (docs/results.md,
-/// "kernel v5");
-/// elsewhere the TMA path's instructions and registers cost more than the
-/// copies they replace, or are unmeasured.
-bool hopperUsesTma(const KernelConfig &config);
+/// Whether the configuration's kernel (built with `deferPV`) takes the K/V
+/// tensor maps and loads by TMA (ABI version 3): every warp-specialised
+/// kernel, and unspecialised 128 x 64 tiles at head dim 128 and 64 x 64 at
+/// head dim 64, where it measured faster than cp.async (docs/results.md,
+/// "kernel v5"); elsewhere the TMA path's instructions and registers cost
+/// more than the copies they replace, or are unmeasured.
+bool hopperUsesTma(const KernelConfig &config, bool deferPV = true);
+
+/// The K/V ring depth of the warp-specialised kernel of the configuration
+/// (built with `deferPV`), or 0 where it is not warp specialised: the
+/// overlapped head-dim-128 kernels with 64-key tiles are. A producer
+/// warpgroup after the consumers streams K and V through the ring, by TMA
+/// (cp.async when the runtime passes no tensor maps), and the consumer
+/// warpgroups only wait, compute and release buffers (docs/kernels.md,
+/// "Warp specialisation").
+int64_t hopperRingStages(const KernelConfig &config, bool deferPV = true);
+
+/// The registers a thread (setmaxnreg) of the producer and of each consumer
+/// warpgroup of a warp-specialised kernel, or {0, 0}: together at most the
+/// register file over hopperMinCtasPerSM CTAs.
+std::pair<int64_t, int64_t> hopperRegisterSplit(const KernelConfig &config);
 
 /// Which tensor-core instructions the sm_90a forward kernels use: mma.sync
 /// (buildForwardKernel) or warpgroup MMA (buildHopperForwardKernel), with

@@ -84,10 +84,17 @@ TEST(HopperKernel, BuildsEveryPreset) {
           build(b, p, s, config(d, dt), defer);
           ASSERT_TRUE(mlir::succeeded(b.info)) << name << ": " << b.diag;
           EXPECT_TRUE(mlir::succeeded(mlir::verify(*b.module))) << name;
-          EXPECT_EQ(b.info->threads, 128);
-          EXPECT_EQ(b.info->sharedBytes, (64 + 4 * 64) * d * 2 + 64 + 1024);
+          // Warp specialised (head dim 128, overlapped): a producer
+          // warpgroup, a ring of two K and V buffers plus the zero V tile,
+          // four mbarriers a stage.
+          int64_t ring = hopperRingStages(config(d, dt), defer);
+          EXPECT_EQ(ring, d == 128 && defer ? 2 : 0);
+          EXPECT_EQ(b.info->threads, ring ? 256 : 128);
+          EXPECT_EQ(b.info->sharedBytes,
+                    ring ? (64 + 5 * 64) * d * 2 + 64 + 1024
+                         : (64 + 4 * 64) * d * 2 + 64 + 1024);
           EXPECT_EQ(b.info->name, hopperKernelName(config(d, dt)));
-          bool tma = hopperUsesTma(config(d, dt));
+          bool tma = hopperUsesTma(config(d, dt), defer);
           EXPECT_EQ(b.info->abiVersion,
                     tma ? s2::kKernelAbiTensorMaps : s2::kKernelAbiVersion);
           int funcs = 0;
@@ -113,11 +120,19 @@ TEST(HopperKernel, BuildsEveryPreset) {
           // TMA: per loop, the prologue's and the loop's K and V copies,
           // D/64 boxes each (deferred, the prologue's V tile is never
           // loaded: only its barrier arrival remains); waits for K and V
-          // in the loop and once more after it.
-          EXPECT_EQ(n.tmaLoads,
-                    tma ? loops * (deferred ? 3 : 4) * int(d / 64) : 0)
-              << name;
-          EXPECT_EQ(n.tmaWaits, tma ? loops * 4 : 0) << name;
+          // in the loop and once more after it. Warp specialised: the
+          // producer's K and V loads, its waits for free buffers (TMA and
+          // cp.async loops), the consumers' waits for K(n) and V(n - 1)
+          // and for the last V after the loop.
+          if (ring) {
+            EXPECT_EQ(n.tmaLoads, loops * 2 * int(d / 64)) << name;
+            EXPECT_EQ(n.tmaWaits, loops * 7) << name;
+          } else {
+            EXPECT_EQ(n.tmaLoads,
+                      tma ? loops * (deferred ? 3 : 4) * int(d / 64) : 0)
+                << name;
+            EXPECT_EQ(n.tmaWaits, tma ? loops * 4 : 0) << name;
+          }
         }
 }
 
@@ -138,8 +153,14 @@ TEST(HopperKernel, BuildsScheduleBuilderOutput) {
         build(b, p, s, config(128, s2::DType::BF16, bm, bn));
         ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
         EXPECT_TRUE(mlir::succeeded(mlir::verify(*b.module)));
-        EXPECT_EQ(b.info->threads, bm * 2);
-        EXPECT_EQ(b.info->sharedBytes, (bm + 4 * bn) * 128 * 2 + 64 + 1024);
+        // 64-key tiles are warp specialised: a producer warpgroup, four
+        // ring stages at 128 x 64, two at 64 x 64.
+        int64_t ring = bn == 64 ? (bm == 128 ? 4 : 2) : 0;
+        EXPECT_EQ(hopperRingStages(config(128, s2::DType::BF16, bm, bn)), ring);
+        EXPECT_EQ(b.info->threads, bm * 2 + (ring ? 128 : 0));
+        EXPECT_EQ(b.info->sharedBytes,
+                  ring ? (bm + (2 * ring + 1) * bn) * 128 * 2 + 32 * ring + 1024
+                       : (bm + 4 * bn) * 128 * 2 + 64 + 1024);
       }
   }
 }
@@ -210,31 +231,94 @@ TEST(HopperKernel, DefersPVWhereItPays) {
   EXPECT_FALSE(hopperDefersPV(config(128, s2::DType::BF16, 64, 128)));
   EXPECT_FALSE(hopperDefersPV(config(128, s2::DType::BF16, 128, 128)));
   EXPECT_EQ(hopperMinCtasPerSM(config(64, s2::DType::F16)), 4);
-  EXPECT_EQ(hopperMinCtasPerSM(config(128, s2::DType::BF16)), 0);
-  // The bound is an attribute of the overlapped head-dim-64 kernel only.
+  EXPECT_EQ(hopperMinCtasPerSM(config(128, s2::DType::BF16)), 2);
+  EXPECT_EQ(hopperMinCtasPerSM(config(128, s2::DType::BF16, 128, 64)), 1);
+  EXPECT_EQ(hopperMinCtasPerSM(config(128, s2::DType::BF16, 64, 128)), 0);
+  // The bound is an attribute of the overlapped kernels only.
   presets::Params q;
   s2::Pattern p;
   s2::Schedule s;
   ASSERT_TRUE(presets::build("s2", q, p, s));
-  for (bool defer : {true, false}) {
-    Built b;
-    build(b, p, s, config(64, s2::DType::BF16), defer);
-    ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
-    b.module->walk([&](mlir::gpu::GPUFuncOp f) {
-      EXPECT_EQ(f->hasAttr("nvvm.minctasm"), defer);
-    });
-  }
+  for (int64_t d : {64, 128})
+    for (bool defer : {true, false}) {
+      Built b;
+      build(b, p, s, config(d, s2::DType::BF16), defer);
+      ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
+      b.module->walk([&](mlir::gpu::GPUFuncOp f) {
+        EXPECT_EQ(f->hasAttr("nvvm.minctasm"), defer);
+      });
+    }
 }
 
 TEST(HopperKernel, UsesTmaWhereItPays) {
   EXPECT_TRUE(hopperUsesTma(config(128, s2::DType::BF16, 128, 64)));
   EXPECT_TRUE(hopperUsesTma(config(128, s2::DType::F16, 128, 64)));
   EXPECT_TRUE(hopperUsesTma(config(64, s2::DType::BF16)));
-  EXPECT_FALSE(hopperUsesTma(config(128, s2::DType::BF16)));
+  // 64 x 64 at head dim 128: warp specialised (TMA), unless serial.
+  EXPECT_TRUE(hopperUsesTma(config(128, s2::DType::BF16)));
+  EXPECT_FALSE(hopperUsesTma(config(128, s2::DType::BF16), false));
+  EXPECT_TRUE(hopperUsesTma(config(128, s2::DType::BF16, 128, 64), false));
   EXPECT_FALSE(hopperUsesTma(config(128, s2::DType::BF16, 128, 128)));
   EXPECT_FALSE(hopperUsesTma(config(128, s2::DType::BF16, 64, 128)));
   EXPECT_FALSE(hopperUsesTma(config(64, s2::DType::BF16, 128, 64)));
   EXPECT_FALSE(hopperUsesTma(config(64, s2::DType::F16, 64, 128)));
+}
+
+TEST(HopperKernel, WarpSpecialised) {
+  for (int64_t bm : {64, 128}) {
+    KernelConfig cfg = config(128, s2::DType::BF16, bm, 64);
+    int64_t ring = hopperRingStages(cfg);
+    ASSERT_GT(ring, 1) << bm;
+    // The split fits the register file at the launch bound: producer plus
+    // consumers per 128 threads, multiples of 8 (setmaxnreg), 24..256.
+    auto [prod, cons] = hopperRegisterSplit(cfg);
+    int64_t ctas = hopperMinCtasPerSM(cfg);
+    int64_t warpgroups = bm / 64 + 1;
+    int64_t entry = 65536 / (ctas * warpgroups * 128) / 8 * 8;
+    EXPECT_LE(prod + bm / 64 * cons, warpgroups * entry) << bm;
+    EXPECT_EQ(prod % 8, 0);
+    EXPECT_EQ(cons % 8, 0);
+    EXPECT_GE(prod, 24);
+    EXPECT_LE(cons, 256);
+    EXPECT_GT(cons, entry);
+
+    presets::Params q;
+    q.blockM = bm;
+    s2::Pattern p;
+    s2::Schedule s;
+    ASSERT_TRUE(presets::build("s2", q, p, s));
+    Built b;
+    build(b, p, s, cfg);
+    ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
+    int dec = 0, inc = 0, inits = 0, expectTx = 0;
+    b.module->walk([&](mlir::Operation *op) {
+      if (auto r = mlir::dyn_cast<mlir::NVVM::SetMaxRegisterOp>(op)) {
+        bool down = r.getAction() == mlir::NVVM::SetMaxRegisterAction::decrease;
+        (down ? dec : inc)++;
+        EXPECT_EQ(int64_t(r.getRegCount()), down ? prod : cons);
+      }
+      if (mlir::isa<mlir::NVVM::MBarrierInitOp>(op))
+        ++inits;
+      if (mlir::isa<mlir::NVVM::MBarrierArriveExpectTxOp>(op))
+        ++expectTx;
+    });
+    EXPECT_EQ(dec, 1);
+    EXPECT_EQ(inc, 1);
+    // Full and empty barriers of K and V for each stage.
+    EXPECT_EQ(inits, 4 * ring);
+    b.module->walk([&](mlir::gpu::GPUFuncOp f) {
+      EXPECT_EQ(f.getKnownBlockSizeAttr()[0], int32_t(bm * 2 + 128));
+      auto bound = f->getAttrOfType<mlir::IntegerAttr>("nvvm.minctasm");
+      ASSERT_TRUE(bound);
+      EXPECT_EQ(bound.getInt(), ctas);
+      // No CTA barrier after the roles split: the only ones are the
+      // prologue's (the Q tile and the zeroed V tiles).
+      int barriers = 0;
+      f.walk([&](mlir::gpu::BarrierOp) { ++barriers; });
+      EXPECT_EQ(barriers, 1);
+    });
+    EXPECT_GT(expectTx, 0);
+  }
 }
 
 TEST(HopperKernel, PtxAssembles) {
