@@ -820,11 +820,8 @@ Acc EmitterBase::emitConsumerLoop(ArrayRef<SpanRT> spans, Acc init) {
   Value nBegin = spans.front().start;
   Value nEnd = add(spans.back().start, spans.back().count);
   Value zeroV = c(ringStages());
-  Value tile0 = tileOf(spans, nBegin);
   SmallVector<Value> pZero(BN / 2, cf(0.0));
-  SmallVector<Value> inits = {tile0};
-  llvm::append_range(inits, init.flat());
-  llvm::append_range(inits, packP(pZero));
+  DeferredCarry first{tileOf(spans, nBegin), init, packP(pZero)};
   size_t nAcc = init.flat().size();
   // V(n-1)'s buffer, once waited for (n > nBegin), or the zero buffer.
   auto prevV = [&](Value n) {
@@ -842,15 +839,15 @@ Acc EmitterBase::emitConsumerLoop(ArrayRef<SpanRT> spans, Acc init) {
     return std::make_tuple(has, slot, sel(has, slot, zeroV));
   };
 
-  scf::ForOp forOp = keyLoop(nBegin, nEnd, inits);
+  scf::ForOp forOp = keyLoop(nBegin, nEnd, first.flat());
   {
     OpBuilder::InsertionGuard guard(ib);
     ib.setInsertionPointToEnd(forOp.getBody());
     Value n = forOp.getInductionVar();
-    ValueRange args = forOp.getRegionIterArgs();
-    Value cur = args[0];
-    Acc acc = Acc::fromFlat(args.slice(1, nAcc));
-    SmallVector<Value> pPrev(args.drop_front(1 + nAcc));
+    DeferredCarry in = DeferredCarry::fromFlat(forOp.getRegionIterArgs(), nAcc);
+    Value cur = in.tile;
+    Acc acc = in.acc;
+    SmallVector<Value> pPrev = in.p;
 
     auto [kSlot, kParity] = ringSlot(sub(n, nBegin));
     waitParity(tmaBarrier(false, kSlot), kParity);
@@ -870,14 +867,11 @@ Acc EmitterBase::emitConsumerLoop(ArrayRef<SpanRT> spans, Acc init) {
     rescaleO(acc, alpha);
     SmallVector<Value> pNext = packP(p);
 
-    SmallVector<Value> yields = {st.nextTile};
-    llvm::append_range(yields, acc.flat());
-    llvm::append_range(yields, pNext);
-    scf::YieldOp::create(ib, yields);
+    scf::YieldOp::create(ib, DeferredCarry{st.nextTile, acc, pNext}.flat());
   }
-  ValueRange res = forOp.getResults();
-  Acc acc = Acc::fromFlat(res.slice(1, nAcc));
-  SmallVector<Value> pLast(res.drop_front(1 + nAcc));
+  DeferredCarry out = DeferredCarry::fromFlat(forOp.getResults(), nAcc);
+  Acc acc = out.acc;
+  SmallVector<Value> pLast = out.p;
   // ---- Drain: P V of the last tile (the zero buffer when the loop is
   // empty).
   auto [hasLast, lastSlot, lastBuf] = prevV(nEnd);
@@ -1262,20 +1256,17 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
   tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
 
   SmallVector<Value> pZero(BN / 2, cf(0.0));
-  SmallVector<Value> pInit = packP(pZero);
-  SmallVector<Value> inits = {tile0};
-  llvm::append_range(inits, init.flat());
-  llvm::append_range(inits, pInit);
+  DeferredCarry first{tile0, init, packP(pZero)};
   size_t nAcc = init.flat().size();
-  scf::ForOp forOp = keyLoop(nBegin, nEnd, inits);
+  scf::ForOp forOp = keyLoop(nBegin, nEnd, first.flat());
   {
     OpBuilder::InsertionGuard guard(ib);
     ib.setInsertionPointToEnd(forOp.getBody());
     Value n = forOp.getInductionVar();
-    ValueRange args = forOp.getRegionIterArgs();
-    Value cur = args[0];
-    Acc acc = Acc::fromFlat(args.slice(1, nAcc));
-    SmallVector<Value> pPrev(args.drop_front(1 + nAcc));
+    DeferredCarry in = DeferredCarry::fromFlat(forOp.getRegionIterArgs(), nAcc);
+    Value cur = in.tile;
+    Acc acc = in.acc;
+    SmallVector<Value> pPrev = in.p;
 
     // The last group (issued one iteration ago) holds K(n) and V(n-1).
     publishAllCopies();
@@ -1299,14 +1290,11 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
     rescaleO(acc, alpha);
     SmallVector<Value> pNext = packP(p);
 
-    SmallVector<Value> yields = {nextTile};
-    llvm::append_range(yields, acc.flat());
-    llvm::append_range(yields, pNext);
-    scf::YieldOp::create(ib, yields);
+    scf::YieldOp::create(ib, DeferredCarry{nextTile, acc, pNext}.flat());
   }
-  ValueRange res = forOp.getResults();
-  Acc acc = Acc::fromFlat(res.slice(1, nAcc));
-  SmallVector<Value> pLast(res.drop_front(1 + nAcc));
+  DeferredCarry out = DeferredCarry::fromFlat(forOp.getResults(), nAcc);
+  Acc acc = out.acc;
+  SmallVector<Value> pLast = out.p;
   // ---- Drain: P V of the last tile (V stage nEnd - 1, the last group).
   // With an empty loop this is the prologue's P = 0 on zeros.
   publishAllCopies();

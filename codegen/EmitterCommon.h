@@ -110,6 +110,30 @@ struct Acc {
   }
 };
 
+/// What the overlapped key loops carry: the key tile of the iteration, the
+/// accumulators and the packed P of the previous tile (its P V still to
+/// run).
+struct DeferredCarry {
+  Value tile;
+  Acc acc;
+  SmallVector<Value> p;
+
+  SmallVector<Value> flat() const {
+    SmallVector<Value> v = {tile};
+    llvm::append_range(v, acc.flat());
+    llvm::append_range(v, p);
+    return v;
+  }
+  /// `v` as flat() laid it out, with `nAcc` accumulator values.
+  static DeferredCarry fromFlat(ValueRange v, size_t nAcc) {
+    DeferredCarry c;
+    c.tile = v[0];
+    c.acc = Acc::fromFlat(v.slice(1, nAcc));
+    c.p.assign(v.begin() + 1 + nAcc, v.end());
+    return c;
+  }
+};
+
 /// Per-span run-time values of the flattened iteration space.
 struct SpanRT {
   const s2::Span *span = nullptr;
