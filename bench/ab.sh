@@ -2,7 +2,8 @@
 # Same-machine A/B timing of two bundle folders (e.g. the kernels of two
 # s2c builds) on the lent GPU: builds the runtime once, then runs bench.py
 # on A, B, A, B, ... (ROUNDS each, s2c only) and prints each case's times
-# and the ratio A/B (above 1: B is faster). Full results under OUT/ab/.
+# and the ratio of A's best time to B's (above 1: B is faster). Full
+# results under OUT/ab/.
 #   bench/ab.sh A_DIR B_DIR ROUNDS [bench.py options, e.g. --dims 128]
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,16 +13,7 @@ rounds=${3:?usage: bench/ab.sh A_DIR B_DIR ROUNDS [bench.py options]}
 shift 3
 out=${OUT:-.}/ab
 mkdir -p "$out"
-build=${S2C_GPU_BUILD:-$top/build-gpu}
-mkdir -p "$build"
-if ! cmake -S "$top/runtime" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-     -DS2RT_BUILD_TESTS=OFF >"$build/configure.log" 2>&1 ||
-   ! cmake --build "$build" -j"$(nproc)" --target s2rt s2oracle \
-     >"$build/build.log" 2>&1; then
-  echo "bench/ab.sh: the runtime did not build"
-  tail -40 "$build/configure.log" "$build/build.log"
-  exit 3
-fi
+build=$("$top/scripts/build-runtime.sh" s2rt s2oracle) || exit 3
 export S2C_LIBS2RT="$build/libs2rt.so" S2C_ORACLE="$build/libs2oracle.so"
 export PYTHONUNBUFFERED=1
 for r in $(seq 1 "$rounds"); do

@@ -357,7 +357,8 @@ void EmitterBase::emit(gpu::GPUFuncOp func) {
       }
       return {};
     };
-    Value isConsumer = cmp(arith::CmpIPredicate::ult, tid, c(threads));
+    Value isConsumer =
+        ws ? cmp(arith::CmpIPredicate::ult, tid, c(threads)) : Value();
     if (ws)
       emitIf(isConsumer, {}, loadQ);
     else
@@ -365,22 +366,13 @@ void EmitterBase::emit(gpu::GPUFuncOp func) {
     Value qTok = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
     if (tensorMaps())
       initTmaBarriers();
-    if (ws) {
+    if (ws)
       // The V ring and its zero buffer start as zeros: a V tile that is not
       // loaded meets P = 0 and must hold finite values.
-      auto vecTy = mlir::VectorType::get({8}, elemTy);
-      Value zero = arith::ConstantOp::create(
-          ib, vecTy,
-          mlir::DenseElementsAttr::get(vecTy, ib.getZeroAttr(elemTy)));
-      int64_t chunks = (ringStages() + 1) * BN * D / 8;
-      assert(chunks % threads == 0 && "whole passes of the consumers");
       emitIf(isConsumer, {}, [&]() -> SmallVector<Value> {
-        for (int64_t i = 0; i < chunks / threads; ++i)
-          vector::StoreOp::create(
-              ib, zero, vS, ValueRange{mul(add(tid, c(i * threads)), c(8))});
+        zeroVTiles(ringStages() + 1);
         return {};
       });
-    }
     tgt.waitGroups(ib, ib.getLoc(), qTok, 0);
     fenceCopies();
     gpu::BarrierOp::create(ib);
@@ -500,17 +492,20 @@ Value EmitterBase::tileOf(ArrayRef<SpanRT> spans, Value n) {
 }
 
 void EmitterBase::issueRows(bool k, bool v, Value tile, Value stage,
-                            Value valid, bool perRow) {
+                            Value valid, bool perRow, Value copier,
+                            int64_t copiers) {
   SmallVector<std::tuple<Value, Value, Value, Value>, 2> tensors;
   if (k)
     tensors.push_back(std::make_tuple(kG, kS, kBase, kss));
   if (v)
     tensors.push_back(std::make_tuple(vG, vS, vBase, vss));
   int64_t cpr = D / 8;
-  int64_t rowsPerPass = threads / cpr;
-  int64_t passes = BN * cpr / threads;
-  Value rowOfTid = ib.createOrFold<arith::DivUIOp>(tid, c(cpr));
-  Value chunkOfTid = ib.createOrFold<arith::RemUIOp>(tid, c(cpr));
+  Value me = copier ? copier : tid;
+  int64_t n = copiers ? copiers : threads;
+  int64_t rowsPerPass = n / cpr;
+  int64_t passes = BN * cpr / n;
+  Value rowOfTid = ib.createOrFold<arith::DivUIOp>(me, c(cpr));
+  Value chunkOfTid = ib.createOrFold<arith::RemUIOp>(me, c(cpr));
   Value stageOff = mul(stage, c(BN * D));
   Value kStart = mul(tile, c(BN));
   // Destinations: when a pass covers a multiple of 8 rows, every row of the
@@ -652,17 +647,22 @@ void EmitterBase::tmaLoad(bool v, Value tile, Value slot, Value valid,
   });
 }
 
+void EmitterBase::zeroVTiles(int64_t tiles) {
+  auto vecTy = mlir::VectorType::get({8}, elemTy);
+  Value zero = arith::ConstantOp::create(
+      ib, vecTy, mlir::DenseElementsAttr::get(vecTy, ib.getZeroAttr(elemTy)));
+  int64_t chunks = tiles * BN * D / 8;
+  assert(chunks % threads == 0 && "whole passes of the threads");
+  for (int64_t i = 0; i < chunks / threads; ++i)
+    vector::StoreOp::create(ib, zero, vS,
+                            ValueRange{mul(add(tid, c(i * threads)), c(8))});
+}
+
 void EmitterBase::zeroVBuffers() {
   if (!tensorMaps())
     return;
   emitIf(tmaOn, {}, [&]() -> SmallVector<Value> {
-    auto vecTy = mlir::VectorType::get({8}, elemTy);
-    Value zero = arith::ConstantOp::create(
-        ib, vecTy, mlir::DenseElementsAttr::get(vecTy, ib.getZeroAttr(elemTy)));
-    int64_t chunks = 2 * BN * D / 8;
-    for (int64_t i = 0; i < chunks / threads; ++i)
-      vector::StoreOp::create(ib, zero, vS,
-                              ValueRange{mul(add(tid, c(i * threads)), c(8))});
+    zeroVTiles(2);
     fenceCopies();
     gpu::BarrierOp::create(ib);
     return {};
@@ -724,12 +724,17 @@ void EmitterBase::emitProducerLoop(ArrayRef<SpanRT> spans) {
   Value nBegin = spans.front().start;
   Value nEnd = add(spans.back().start, spans.back().count);
   Value one = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1);
-  auto tileAt = [&](Value n, Value &slot, Value &freeParity) {
-    auto [sl, parity] = ringSlot(sub(n, nBegin));
-    slot = sl;
-    freeParity = xorI(parity, c32(1));
-    Value tile = tileOf(spans, n);
-    return std::make_pair(tile, andInWindow(spans, one, tile));
+  struct Use {
+    Value slot, freeParity, tile, valid;
+  };
+  auto useOf = [&](Value n) {
+    Use u;
+    std::pair<Value, Value> ring = ringSlot(sub(n, nBegin));
+    u.slot = ring.first;
+    u.freeParity = xorI(ring.second, c32(1));
+    u.tile = tileOf(spans, n);
+    u.valid = andInWindow(spans, one, u.tile);
+    return u;
   };
 
   // TMA: one thread issues every load; the other producer threads are done.
@@ -739,11 +744,10 @@ void EmitterBase::emitProducerLoop(ArrayRef<SpanRT> spans) {
       scf::ForOp loop = keyLoop(nBegin, nEnd, ValueRange{});
       OpBuilder::InsertionGuard guard(ib);
       ib.setInsertionPointToEnd(loop.getBody());
-      Value slot, freeParity;
-      auto [tile, valid] = tileAt(loop.getInductionVar(), slot, freeParity);
+      Use u = useOf(loop.getInductionVar());
       for (bool v : {false, true}) {
-        waitParity(emptyBarrier(v, slot), freeParity);
-        tmaLoad(v, tile, slot, valid, tmaBarrier(v, slot));
+        waitParity(emptyBarrier(v, u.slot), u.freeParity);
+        tmaLoad(v, u.tile, u.slot, u.valid, tmaBarrier(v, u.slot));
       }
       scf::YieldOp::create(ib, ValueRange{});
       return {};
@@ -757,13 +761,10 @@ void EmitterBase::emitProducerLoop(ArrayRef<SpanRT> spans) {
   // barriers. With two stages they complete tile n itself: one tile behind,
   // the wait for buffer n - 2 to be released (at the end of consumer
   // iteration n - 1, which needs K(n - 1)) would come before K(n - 1) is
-  // complete. The loop's tid and thread count are the producer's.
+  // complete.
   bool lag = ringStages() >= 3;
   auto byCpAsync = [&]() -> SmallVector<Value> {
-    Value savedTid = tid;
-    int64_t savedThreads = threads;
-    tid = sub(tid, c(threads));
-    threads = 128;
+    Value ptid = sub(tid, c(threads));
     auto complete = [&](Value slot) {
       fenceCopies();
       for (bool v : {false, true})
@@ -775,16 +776,15 @@ void EmitterBase::emitProducerLoop(ArrayRef<SpanRT> spans) {
       OpBuilder::InsertionGuard guard(ib);
       ib.setInsertionPointToEnd(loop.getBody());
       Value n = loop.getInductionVar();
-      Value slot, freeParity;
-      auto [tile, valid] = tileAt(n, slot, freeParity);
+      Use u = useOf(n);
       for (bool v : {false, true}) {
-        waitParity(emptyBarrier(v, slot), freeParity);
-        issueRows(!v, v, tile, slot, valid, /*perRow=*/true);
+        waitParity(emptyBarrier(v, u.slot), u.freeParity);
+        issueRows(!v, v, u.tile, u.slot, u.valid, /*perRow=*/true, ptid, 128);
       }
       Value tok = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
       if (!lag) {
         tgt.waitGroups(ib, ib.getLoc(), tok, 0);
-        complete(slot);
+        complete(u.slot);
       } else {
         emitIf(cmp(arith::CmpIPredicate::sgt, n, nBegin), {},
                [&]() -> SmallVector<Value> {
@@ -803,8 +803,6 @@ void EmitterBase::emitProducerLoop(ArrayRef<SpanRT> spans) {
                complete(ringSlot(sub(sub(nEnd, nBegin), c(1))).first);
                return {};
              });
-    tid = savedTid;
-    threads = savedThreads;
     return {};
   };
   emitIf(tmaOn, {}, byTma, byCpAsync);
@@ -822,8 +820,10 @@ Acc EmitterBase::emitConsumerLoop(ArrayRef<SpanRT> spans, Acc init) {
   Value zeroV = c(ringStages());
   SmallVector<Value> pZero(BN / 2, cf(0.0));
   DeferredCarry first{tileOf(spans, nBegin), init, packP(pZero)};
-  size_t nAcc = init.flat().size();
   // V(n-1)'s buffer, once waited for (n > nBegin), or the zero buffer.
+  struct PrevV {
+    Value loaded, slot, buffer;
+  };
   auto prevV = [&](Value n) {
     Value has = cmp(arith::CmpIPredicate::sgt, n, nBegin);
     // (i - 1) mod S and its parity, with i + S - 1 >= 0 for i = 0.
@@ -836,48 +836,64 @@ Acc EmitterBase::emitConsumerLoop(ArrayRef<SpanRT> spans, Acc init) {
       waitParity(tmaBarrier(true, slot), parity);
       return {};
     });
-    return std::make_tuple(has, slot, sel(has, slot, zeroV));
+    return PrevV{has, slot, sel(has, slot, zeroV)};
   };
 
+  DeferredCarry out = overlappedLoop(
+      nBegin, nEnd, first, [&](Value n, const DeferredCarry &in) {
+        std::pair<Value, Value> k = ringSlot(sub(n, nBegin));
+        waitParity(tmaBarrier(false, k.first), k.second);
+        PrevV v = prevV(n);
+        Step st = stepOf(spans, n, nEnd);
+        return overlappedStep(
+            spans, n, in, k.first, v.buffer, st.nextTile,
+            [&]() { releaseSlot(false, k.first); },
+            [&]() {
+              emitIf(v.loaded, {}, [&]() -> SmallVector<Value> {
+                releaseSlot(true, v.slot);
+                return {};
+              });
+            });
+      });
+  // ---- Drain: P V of the last tile (the zero buffer when the loop is
+  // empty).
+  drainPV(out.acc, out.p, prevV(nEnd).buffer);
+  return out.acc;
+}
+
+DeferredCarry EmitterBase::overlappedLoop(
+    Value nBegin, Value nEnd, const DeferredCarry &first,
+    function_ref<DeferredCarry(Value n, const DeferredCarry &in)> body) {
+  size_t nAcc = first.acc.flat().size();
   scf::ForOp forOp = keyLoop(nBegin, nEnd, first.flat());
   {
     OpBuilder::InsertionGuard guard(ib);
     ib.setInsertionPointToEnd(forOp.getBody());
-    Value n = forOp.getInductionVar();
-    DeferredCarry in = DeferredCarry::fromFlat(forOp.getRegionIterArgs(), nAcc);
-    Value cur = in.tile;
-    Acc acc = in.acc;
-    SmallVector<Value> pPrev = in.p;
-
-    auto [kSlot, kParity] = ringSlot(sub(n, nBegin));
-    waitParity(tmaBarrier(false, kSlot), kParity);
-    auto [hasPrev, vSlot, vBuf] = prevV(n);
-    Step st = stepOf(spans, n, nEnd);
-
-    PendingPV pv;
-    SmallVector<Value> sRaw = computeSWithPV(kSlot, acc.o, pPrev, vBuf, pv);
-    releaseSlot(false, kSlot);
-    Value alpha[2];
-    SmallVector<Value> p = softmaxStep(spans, n, cur, sRaw, acc, alpha);
-    acc.o = finishPV(pv);
-    emitIf(hasPrev, {}, [&, vSlot = vSlot]() -> SmallVector<Value> {
-      releaseSlot(true, vSlot);
-      return {};
-    });
-    rescaleO(acc, alpha);
-    SmallVector<Value> pNext = packP(p);
-
-    scf::YieldOp::create(ib, DeferredCarry{st.nextTile, acc, pNext}.flat());
+    DeferredCarry next =
+        body(forOp.getInductionVar(),
+             DeferredCarry::fromFlat(forOp.getRegionIterArgs(), nAcc));
+    scf::YieldOp::create(ib, next.flat());
   }
-  DeferredCarry out = DeferredCarry::fromFlat(forOp.getResults(), nAcc);
-  Acc acc = out.acc;
-  SmallVector<Value> pLast = out.p;
-  // ---- Drain: P V of the last tile (the zero buffer when the loop is
-  // empty).
-  auto [hasLast, lastSlot, lastBuf] = prevV(nEnd);
-  (void)hasLast, (void)lastSlot;
-  drainPV(acc, pLast, lastBuf);
-  return acc;
+  return DeferredCarry::fromFlat(forOp.getResults(), nAcc);
+}
+
+DeferredCarry EmitterBase::overlappedStep(ArrayRef<SpanRT> spans, Value n,
+                                          const DeferredCarry &in, Value kStage,
+                                          Value vStage, Value next,
+                                          function_ref<void()> afterS,
+                                          function_ref<void()> afterPV) {
+  Acc acc = in.acc;
+  PendingPV pv;
+  SmallVector<Value> sRaw = computeSWithPV(kStage, acc.o, in.p, vStage, pv);
+  if (afterS)
+    afterS();
+  Value alpha[2];
+  SmallVector<Value> p = softmaxStep(spans, n, in.tile, sRaw, acc, alpha);
+  acc.o = finishPV(pv);
+  if (afterPV)
+    afterPV();
+  rescaleO(acc, alpha);
+  return DeferredCarry{next, acc, packP(p)};
 }
 
 Value EmitterBase::patternVisible(Value qb, Value kb) {
@@ -1257,42 +1273,24 @@ Acc EmitterBase::emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init) {
 
   SmallVector<Value> pZero(BN / 2, cf(0.0));
   DeferredCarry first{tile0, init, packP(pZero)};
-  size_t nAcc = init.flat().size();
-  scf::ForOp forOp = keyLoop(nBegin, nEnd, first.flat());
-  {
-    OpBuilder::InsertionGuard guard(ib);
-    ib.setInsertionPointToEnd(forOp.getBody());
-    Value n = forOp.getInductionVar();
-    DeferredCarry in = DeferredCarry::fromFlat(forOp.getRegionIterArgs(), nAcc);
-    Value cur = in.tile;
-    Acc acc = in.acc;
-    SmallVector<Value> pPrev = in.p;
-
-    // The last group (issued one iteration ago) holds K(n) and V(n-1).
-    publishAllCopies();
-    Step st = stepOf(spans, n, nEnd);
-    Value stage = st.stage, nextStage = st.nextStage, nextTile = st.nextTile;
-    copyRows(true, false, nextTile, nextStage, st.nextValid);
-    copyRows(false, true, cur, stage, andInWindow(spans, one, cur));
-    tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
-    // Under TMA the barrier above only frees the buffers; K(n) and V(n-1)
-    // are waited for on their mbarriers (V(n-1) was loaded by iteration
-    // n-1, the prologue's by "iteration nBegin - 1": the same parity).
-    waitRows(false, stage, n, nBegin);
-    waitRows(true, nextStage, n, nBegin);
-
-    PendingPV pv;
-    SmallVector<Value> sRaw =
-        computeSWithPV(stage, acc.o, pPrev, nextStage, pv);
-    Value alpha[2];
-    SmallVector<Value> p = softmaxStep(spans, n, cur, sRaw, acc, alpha);
-    acc.o = finishPV(pv);
-    rescaleO(acc, alpha);
-    SmallVector<Value> pNext = packP(p);
-
-    scf::YieldOp::create(ib, DeferredCarry{nextTile, acc, pNext}.flat());
-  }
-  DeferredCarry out = DeferredCarry::fromFlat(forOp.getResults(), nAcc);
+  DeferredCarry out = overlappedLoop(
+      nBegin, nEnd, first, [&](Value n, const DeferredCarry &in) {
+        // The last group (issued one iteration ago) holds K(n) and V(n-1).
+        publishAllCopies();
+        Step st = stepOf(spans, n, nEnd);
+        copyRows(true, false, st.nextTile, st.nextStage, st.nextValid);
+        copyRows(false, true, in.tile, st.stage,
+                 andInWindow(spans, one, in.tile));
+        tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
+        // Under TMA the barrier above only frees the buffers; K(n) and
+        // V(n-1) are waited for on their mbarriers (V(n-1) was loaded by
+        // iteration n-1, the prologue's by "iteration nBegin - 1": the
+        // same parity).
+        waitRows(false, st.stage, n, nBegin);
+        waitRows(true, st.nextStage, n, nBegin);
+        return overlappedStep(spans, n, in, st.stage, st.nextStage,
+                              st.nextTile);
+      });
   Acc acc = out.acc;
   SmallVector<Value> pLast = out.p;
   // ---- Drain: P V of the last tile (V stage nEnd - 1, the last group).

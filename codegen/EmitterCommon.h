@@ -247,7 +247,9 @@ protected:
     (void)v, (void)stage;
     llvm_unreachable("tmaBarrier needs tensorMaps()");
   }
-  /// Thread 0 initialises the four mbarriers (arrival count 1); the caller
+  /// Thread 0 initialises the mbarriers: one per tensor and buffer (arrival
+  /// count 1), or with ringStages() a full and an empty one per tensor and
+  /// ring buffer (counts in "warp specialisation" below); the caller
   /// publishes them with a CTA barrier.
   void initTmaBarriers();
   /// Copies the K rows, the V rows or both of key tile `tile` into buffer
@@ -260,6 +262,9 @@ protected:
   /// not loaded (copyRows) must hold finite values for P = 0 to add 0, and
   /// a buffer's first contents are whatever shared memory held.
   void zeroVBuffers();
+  /// Generic stores of zeros over the first `tiles` V buffers, by the
+  /// `threads` threads of the loops (no fence, no barrier).
+  void zeroVTiles(int64_t tiles);
   /// Under tmaOn, waits until the K (or V) tile of buffer `stage` that the
   /// loop loaded for iteration `n` (counting from nBegin) has landed: the
   /// buffer's barrier completes once every second iteration, so the phase
@@ -414,10 +419,29 @@ protected:
   /// `stage` with cp.async (zero-filled rows when !valid or past the keys
   /// this CTA may read); the caller commits the group. The loops call it
   /// through copyRows. A full tile copies without per-row tests unless
-  /// `perRow` (fewer registers).
+  /// `perRow` (fewer registers). The copies are spread over `copiers`
+  /// threads, this one being `copier` (default: the CTA's tid, threads).
   void issueRows(bool k, bool v, Value tile, Value stage, Value valid,
-                 bool perRow = false);
+                 bool perRow = false, Value copier = Value(),
+                 int64_t copiers = 0);
   Acc emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init);
+  /// The key loop of the overlapped kernels (emitDeferredLoop,
+  /// emitConsumerLoop) from nBegin to nEnd, starting from `first`: `body`
+  /// builds iteration n from its carried state and returns the next one;
+  /// returns the state after the loop.
+  DeferredCarry overlappedLoop(
+      Value nBegin, Value nEnd, const DeferredCarry &first,
+      function_ref<DeferredCarry(Value n, const DeferredCarry &in)> body);
+  /// The MMAs and softmax of overlapped iteration n (`in`: tile n, the
+  /// accumulators, P(n-1)): S(n) from K buffer `kStage` issued with
+  /// P(n-1) V(n-1) from V buffer `vStage`, `afterS` once S is back, the
+  /// softmax, `afterPV` once P V is back, the rescale. Returns the state of
+  /// iteration n + 1, whose tile is `next`.
+  DeferredCarry overlappedStep(ArrayRef<SpanRT> spans, Value n,
+                               const DeferredCarry &in, Value kStage,
+                               Value vStage, Value next,
+                               function_ref<void()> afterS = nullptr,
+                               function_ref<void()> afterPV = nullptr);
   /// The key loop of a phase, from iteration nBegin to nEnd, with its
   /// terminator removed: the caller fills the body and yields.
   mlir::scf::ForOp keyLoop(Value nBegin, Value nEnd, ValueRange inits);

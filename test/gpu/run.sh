@@ -23,20 +23,8 @@ while [ $# -gt 0 ] && [[ "$1" != --* ]]; do
 done
 [ ${#bundles[@]} -eq 0 ] && bundles=("$top/bundles")
 
-build=${S2C_GPU_BUILD:-$top/build-gpu}
-mkdir -p "$build"
-gen=()
-command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
 t0=$(date +%s)
-if ! cmake -S "$top/runtime" -B "$build" "${gen[@]}" \
-     -DCMAKE_BUILD_TYPE=Release -DS2RT_BUILD_TESTS=OFF \
-     >"$build/configure.log" 2>&1 ||
-   ! cmake --build "$build" -j"$(nproc)" --target s2rt s2oracle s2-bundle \
-     >"$build/build.log" 2>&1; then
-  echo "run.sh: the runtime did not build:"
-  tail -40 "$build/configure.log" "$build/build.log" 2>/dev/null
-  exit 3
-fi
+build=$("$top/scripts/build-runtime.sh" s2rt s2oracle s2-bundle) || exit 3
 echo "run.sh: runtime built in $(( $(date +%s) - t0 ))s ($build)"
 
 export S2C_LIBS2RT="$build/libs2rt.so"

@@ -19,19 +19,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 checks=${1:?usage: test/gpu/sp.sh CHECK_BUNDLES BENCH_BUNDLES [quick]}
 benches=${2:?usage: test/gpu/sp.sh CHECK_BUNDLES BENCH_BUNDLES [quick]}
 quick=${3:-}
-build=${S2C_GPU_BUILD:-$top/build-gpu}
-mkdir -p "$build"
-gen=()
-command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
-if ! cmake -S "$top/runtime" -B "$build" "${gen[@]}" \
-     -DCMAKE_BUILD_TYPE=Release -DS2RT_BUILD_TESTS=OFF \
-     >"$build/configure.log" 2>&1 ||
-   ! cmake --build "$build" -j"$(nproc)" --target s2-sp-run \
-     >"$build/build.log" 2>&1; then
-  echo "sp.sh: the runtime did not build:"
-  tail -40 "$build/configure.log" "$build/build.log" 2>/dev/null
-  exit 3
-fi
+build=$("$top/scripts/build-runtime.sh" s2-sp-run) || exit 3
 run=$build/s2-sp-run
 stamp=$(date -u +%Y%m%d-%H%M)
 res=$top/test/gpu/results/sp-$stamp
