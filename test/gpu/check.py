@@ -19,7 +19,8 @@ mask, chunk by chunk:
 
 The exact schedule probe (32k in smoke, 32k and 128k in full): with q = 0
 every row's LSE must equal ln(number of keys the oracle allows) to 1e-3.
-compute-sanitizer memcheck and racecheck run on a small case (full tier or
+compute-sanitizer memcheck and racecheck run on a small case of each of the
+first four distinct forward kernels the device runs (full tier or
 --sanitize). A failing case is reported and the run goes on; the exit code
 is 1 if anything failed, 2 if the time budget left cases unrun (rerun with
 --shard), 0 otherwise.
@@ -513,14 +514,40 @@ def find_sanitizer():
     return None
 
 
-def run_sanitizers(entries, log, timeout=240):
+def sanitizer_picks(entries, arch, limit=4):
+    """(entry, dtype, head dim, kernel name) for the first `limit` forward
+    kernels of distinct structure (target, head dim, tiles, threads) an
+    sm_`arch` device runs for the bundles' variants, so that every kernel
+    structure in a run (tile shapes, warp-specialised or not) gets the
+    sanitizers, not only the first bundle's."""
+    picks, seen = [], set()
+    for e in entries:
+        for dt, hd in e.variants:
+            try:
+                idx, _ = e.bundle.select_kernel(arch, dt, hd)
+            except s2c.S2RTError:
+                continue
+            k = e.bundle.kernels[idx]
+            shape = (k.target, k.head_dim, k.block_m, k.block_n, k.threads)
+            if shape not in seen:  # dtypes share a kernel's structure
+                seen.add(shape)
+                picks.append((e, dt, hd, k.name))
+    return picks[:limit]
+
+
+def run_sanitizers(entries, arch, log, timeout=240):
     tool = find_sanitizer()
     if not tool:
         log("compute-sanitizer not found: sanitizer checks skipped")
         return [{"tool": "compute-sanitizer", "status": "skipped",
                  "reason": "not found"}]
-    e = entries[0]
-    dt, hd = e.variants[0]
+    results = []
+    for e, dt, hd, name in sanitizer_picks(entries, arch):
+        results += run_sanitizer_case(tool, e, dt, hd, name, log, timeout)
+    return results
+
+
+def run_sanitizer_case(tool, e, dt, hd, name, log, timeout):
     case = {"bundle": e.label, "kind": "dense", "dtype": dt, "head_dim": hd,
             "layout": "bshd", "input": "normal", "batch": 2, "sq": 200,
             "sk": 200, "heads": e.heads, "head_offset": 0, "seed": 7, "id": 0}
@@ -542,18 +569,19 @@ def run_sanitizers(entries, log, timeout=240):
             # (the tool did not run the case) is a failure, not a pass.
             clean = (hazards == 0) if t == "racecheck" else (errors == 0)
             status = "pass" if r.returncode == 0 and clean else "fail"
-            results.append({"tool": t, "status": status,
+            results.append({"tool": t, "status": status, "kernel": name,
                             "returncode": r.returncode, "errors": errors,
                             "hazards": hazards,
                             "seconds": round(time.time() - t0, 1),
                             "tail": text[-3000:]})
         except subprocess.TimeoutExpired:
-            results.append({"tool": t, "status": "fail",
+            results.append({"tool": t, "status": "fail", "kernel": name,
                             "reason": f"timeout after {timeout}s"})
         res = results[-1]
         found = (f"{res.get('hazards')} hazards" if t == "racecheck"
                  else f"{res.get('errors')} errors")
-        log(f"compute-sanitizer {t}: {res['status']} ({found})")
+        log(f"compute-sanitizer {t}: {res['status']} ({found}; {name}, "
+            f"{e.label} {dt} d{hd})")
     return results
 
 
@@ -736,6 +764,10 @@ def main():
         full = make_cases("full", entries, [])
         log(f"  ({len(full)} cases in the full tier, before per-target "
             "copies)")
+        for arch in (80, 90):
+            for e, dt, hd, name in sanitizer_picks(entries, arch):
+                log(f"  sanitizers on sm_{arch}: {name} ({e.label} {dt} "
+                    f"d{hd})")
         fails = self_test(all_entries, log)
         status = 1 if fails or load_errors else 0
     else:
@@ -792,7 +824,8 @@ def main():
                 log(f"       first failing: {json.dumps(res['failing'][0])}")
         if (tier == "full" or args.sanitize) and not args.no_sanitize \
                 and entries and si == 0:
-            sanitizer = run_sanitizers(entries, log)
+            major, minor = ctx.torch.cuda.get_device_capability(ctx.device)
+            sanitizer = run_sanitizers(entries, major * 10 + minor, log)
         counts = {}
         for r in results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
