@@ -67,11 +67,13 @@ bool hopperDefersPV(const KernelConfig &c) {
   // 64 x 64 tiles it pays only with 4 CTAs per SM (hopperMinCtasPerSM):
   // alone the carried P cost a CTA per SM (dense causal 127 -> 153
   // registers; 0.87-0.94x). 128 x 64 at head dim 64 lost a CTA too
-  // (0.69-0.88x), and at 128 x 128 S (64 f32), O (64 f32) and P (32 b32)
-  // do not fit 255 registers (ptxas spills).
+  // (0.69-0.88x). At head dim 128 with 128 x 128 tiles S (64 f32), O (64
+  // f32) and P (32 b32) spilled next to the copies of the unspecialised
+  // loop, but fit the warp-specialised consumers (hopperRingStages); 64 x
+  // 128 stays serial.
   if (c.headDim == 64)
     return c.blockM == 64 && c.blockN == 64;
-  return c.blockN == 64;
+  return c.blockN == 64 || c.blockM == 128;
 }
 
 int64_t hopperMinCtasPerSM(const KernelConfig &c) {
@@ -90,12 +92,18 @@ int64_t hopperMinCtasPerSM(const KernelConfig &c) {
 }
 
 int64_t hopperRingStages(const KernelConfig &c, bool deferPV) {
-  // The overlapped head-dim-128 kernels (64-key tiles). 128 x 64: one CTA
-  // an SM (three warpgroups), four stages; 64 x 64: two CTAs an SM, whose
-  // shared memory leaves room for two. Measured on an H100 against the
-  // same tiles unspecialised (docs/results.md, "kernel v6"): 1.03-1.30x.
-  if (!deferPV || !hopperDefersPV(c) || c.headDim != 128 || c.blockN != 64)
+  // The overlapped head-dim-128 kernels. 128 x 64: one CTA an SM (three
+  // warpgroups), four stages; 64 x 64: two CTAs an SM, whose shared memory
+  // leaves room for two. Measured on an H100 against the same tiles
+  // unspecialised (docs/results.md, "kernel v6"): 1.03-1.30x. 128 x 128:
+  // one CTA an SM with two stages (Q and five 32 KB tiles: 193 KB);
+  // against 128 x 64 warp specialised, 1.15-1.29x on dense causal and
+  // 1.11-1.13x on 128-token blocks, slower where 64-token blocks leave
+  // half of each key tile masked (docs/results.md, "kernel v7").
+  if (!deferPV || !hopperDefersPV(c) || c.headDim != 128)
     return 0;
+  if (c.blockN == 128)
+    return 2;
   return c.blockM == 128 ? 4 : 2;
 }
 
@@ -104,7 +112,10 @@ std::pair<int64_t, int64_t> hopperRegisterSplit(const KernelConfig &c) {
   // of 8 (168 for three warpgroups and one CTA, 128 for two and two CTAs);
   // the producer keeps 72 or 64 (its span arithmetic and cp.async
   // addresses spill with 56) and gives the rest to the consumers:
-  // 72 + 2 x 216 = 3 x 168, 64 + 192 = 2 x 128.
+  // 72 + 2 x 216 = 3 x 168, 64 + 192 = 2 x 128. At 128 x 128 the
+  // consumers' loop fits 216 (values live across it spill a few bytes
+  // around it); 56 + 2 x 224 moved 70 or so bytes of spills to the
+  // producer's cp.async loop.
   if (!hopperRingStages(c))
     return {0, 0};
   return c.blockM == 128 ? std::make_pair(int64_t(72), int64_t(216))

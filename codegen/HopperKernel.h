@@ -77,9 +77,9 @@ bool hopperUsesTma(const KernelConfig &config, bool deferPV = true);
 
 /// The K/V ring depth of the warp-specialised kernel of the configuration
 /// (built with `deferPV`), or 0 where it is not warp specialised: the
-/// overlapped head-dim-128 kernels with 64-key tiles are. A producer
-/// warpgroup after the consumers streams K and V through the ring, by TMA
-/// (cp.async when the runtime passes no tensor maps), and the consumer
+/// overlapped head-dim-128 kernels (64 x 64, 128 x 64, 128 x 128) are. A
+/// producer warpgroup after the consumers streams K and V through the ring, by
+/// TMA (cp.async when the runtime passes no tensor maps), and the consumer
 /// warpgroups only wait, compute and release buffers (docs/kernels.md,
 /// "Warp specialisation").
 int64_t hopperRingStages(const KernelConfig &config, bool deferPV = true);

@@ -153,9 +153,9 @@ TEST(HopperKernel, BuildsScheduleBuilderOutput) {
         build(b, p, s, config(128, s2::DType::BF16, bm, bn));
         ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
         EXPECT_TRUE(mlir::succeeded(mlir::verify(*b.module)));
-        // 64-key tiles are warp specialised: a producer warpgroup, four
-        // ring stages at 128 x 64, two at 64 x 64.
-        int64_t ring = bn == 64 ? (bm == 128 ? 4 : 2) : 0;
+        // Warp specialised: a producer warpgroup, four ring stages at
+        // 128 x 64, two at 64 x 64 and 128 x 128; 64 x 128 is not.
+        int64_t ring = bn == 64 ? (bm == 128 ? 4 : 2) : (bm == 128 ? 2 : 0);
         EXPECT_EQ(hopperRingStages(config(128, s2::DType::BF16, bm, bn)), ring);
         EXPECT_EQ(b.info->threads, bm * 2 + (ring ? 128 : 0));
         EXPECT_EQ(b.info->sharedBytes,
@@ -229,7 +229,9 @@ TEST(HopperKernel, DefersPVWhereItPays) {
   EXPECT_FALSE(hopperDefersPV(config(64, s2::DType::BF16, 128, 64)));
   EXPECT_FALSE(hopperDefersPV(config(64, s2::DType::BF16, 64, 128)));
   EXPECT_FALSE(hopperDefersPV(config(128, s2::DType::BF16, 64, 128)));
-  EXPECT_FALSE(hopperDefersPV(config(128, s2::DType::BF16, 128, 128)));
+  // 128 x 128 at head dim 128: overlapped in the warp-specialised kernel.
+  EXPECT_TRUE(hopperDefersPV(config(128, s2::DType::BF16, 128, 128)));
+  EXPECT_EQ(hopperMinCtasPerSM(config(128, s2::DType::BF16, 128, 128)), 1);
   EXPECT_EQ(hopperMinCtasPerSM(config(64, s2::DType::F16)), 4);
   EXPECT_EQ(hopperMinCtasPerSM(config(128, s2::DType::BF16)), 2);
   EXPECT_EQ(hopperMinCtasPerSM(config(128, s2::DType::BF16, 128, 64)), 1);
@@ -258,17 +260,24 @@ TEST(HopperKernel, UsesTmaWhereItPays) {
   EXPECT_TRUE(hopperUsesTma(config(128, s2::DType::BF16)));
   EXPECT_FALSE(hopperUsesTma(config(128, s2::DType::BF16), false));
   EXPECT_TRUE(hopperUsesTma(config(128, s2::DType::BF16, 128, 64), false));
-  EXPECT_FALSE(hopperUsesTma(config(128, s2::DType::BF16, 128, 128)));
+  // 128 x 128 at head dim 128: warp specialised; 64 x 128: serial.
+  EXPECT_TRUE(hopperUsesTma(config(128, s2::DType::BF16, 128, 128)));
+  EXPECT_FALSE(hopperUsesTma(config(128, s2::DType::BF16, 128, 128), false));
   EXPECT_FALSE(hopperUsesTma(config(128, s2::DType::BF16, 64, 128)));
   EXPECT_FALSE(hopperUsesTma(config(64, s2::DType::BF16, 128, 64)));
   EXPECT_FALSE(hopperUsesTma(config(64, s2::DType::F16, 64, 128)));
 }
 
 TEST(HopperKernel, WarpSpecialised) {
-  for (int64_t bm : {64, 128}) {
-    KernelConfig cfg = config(128, s2::DType::BF16, bm, 64);
+  EXPECT_EQ(hopperRingStages(config(128, s2::DType::BF16, 64, 128)), 0);
+  EXPECT_EQ(hopperRingStages(config(64, s2::DType::BF16, 128, 128)), 0);
+  for (auto [bm, bn] :
+       {std::pair<int64_t, int64_t>{64, 64}, {128, 64}, {128, 128}}) {
+    KernelConfig cfg = config(128, s2::DType::BF16, bm, bn);
     int64_t ring = hopperRingStages(cfg);
-    ASSERT_GT(ring, 1) << bm;
+    ASSERT_GT(ring, 1) << bm << "x" << bn;
+    // The kernel's shared memory fits sm_90a's 227 KB.
+    EXPECT_LE(hopperSharedBytes(cfg, true), 232448) << bm << "x" << bn;
     // The split fits the register file at the launch bound: producer plus
     // consumers per 128 threads, multiples of 8 (setmaxnreg), 24..256.
     auto [prod, cons] = hopperRegisterSplit(cfg);
@@ -284,6 +293,7 @@ TEST(HopperKernel, WarpSpecialised) {
 
     presets::Params q;
     q.blockM = bm;
+    q.blockN = bn;
     s2::Pattern p;
     s2::Schedule s;
     ASSERT_TRUE(presets::build("s2", q, p, s));
