@@ -21,8 +21,9 @@ done
 : "${OUT:?OUT must be set}"
 res="$OUT/visit"
 mkdir -p "$res"
-echo "visit-ab: $(nvidia-smi --query-gpu=name --format=csv,noheader)" \
-  "$(date -u '+%Y-%m-%d %H:%M') UTC"
+header="visit-ab: $(nvidia-smi --query-gpu=name --format=csv,noheader)\
+ $(date -u '+%Y-%m-%d %H:%M') UTC"
+echo "$header"
 status=0
 "$top/test/gpu/run.sh" smoke "${checks[@]}" --sanitize --budget 300 \
   --results-dir "$res/smoke-tma" >"$res/smoke-tma.log" 2>&1 || status=1
@@ -40,8 +41,11 @@ else
   for pair in "${pairs[@]}"; do
     i=$((i + 1))
     echo "== A/B $i: A=${pair%%:*} B=${pair#*:}"
-    OUT="$res/ab$i" "$top/bench/ab.sh" "${pair%%:*}" "${pair#*:}" "$rounds" \
-      "$@" 2>&1 | grep -v '^device:' | tee "$res/ab$i.log"
+    {
+      echo "$header, A=${pair%%:*} B=${pair#*:}, $rounds rounds"
+      OUT="$res/ab$i" "$top/bench/ab.sh" "${pair%%:*}" "${pair#*:}" \
+        "$rounds" "$@" 2>&1 | grep -v '^device:'
+    } | tee "$res/ab$i.log"
   done
 fi
 tar -C "$OUT" -czf "$OUT/visit.tgz" visit && rm -rf "$res"

@@ -155,6 +155,16 @@ static LogicalResult tile(mlir::ModuleOp module, const CompileOptions &opts) {
   tileOptions.blockM = opts.blockM;
   tileOptions.blockN = opts.blockN;
   tileOptions.maxSeqLen = opts.maxSeqLen;
+  // Tiles for the sm_90a warpgroup-MMA kernels alone when those are all the
+  // bundle (or the one kernel) holds.
+  tileOptions.wgmmaOnly =
+      !opts.targets.empty() &&
+      llvm::all_of(opts.targets,
+                   [](const std::string &t) { return t == "sm_90a"; }) &&
+      (opts.mma.empty() || opts.mma == "wgmma");
+  if (opts.headDims.size() == 1 ||
+      (opts.emit != EmitStop::Bundle && !opts.headDims.empty()))
+    tileOptions.headDim = opts.headDims.front();
   pm.addPass(createS2Tile(tileOptions));
   S2MergeQOptions mergeQ;
   mergeQ.emitRemarks = false;

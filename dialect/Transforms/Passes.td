@@ -69,7 +69,9 @@ def S2Tile : Pass<"s2-tile", "::mlir::ModuleOp"> {
     explicit `blocks` rules or unions that have no disjoint closed form.
 
     Tile sizes come from `block-m` / `block-n` (64 or 128); left at 0 they
-    are chosen by the cost model s2::chooseTiles. When the pattern block is
+    are chosen by the cost model s2::chooseTiles, for every target or, with
+    `wgmma-only` and head dim 128 (`head-dim` or the pattern's), for the
+    sm_90a warpgroup-MMA kernels. When the pattern block is
     smaller than a tile, every span is left `masked` (correct, slower):
     s2-merge-q then marks the full ones.
 
@@ -94,6 +96,12 @@ def S2Tile : Pass<"s2-tile", "::mlir::ModuleOp"> {
            "keys per tile step: 64 or 128 (0: chosen by the cost model)">,
     Option<"maxSeqLen", "max-seq-len", "int64_t", /*default=*/"0",
            "longest key length (tokens) tables are built for (0: 32768)">,
+    Option<"wgmmaOnly", "wgmma-only", "bool", /*default=*/"false",
+           "every kernel built from the schedules is an sm_90a warpgroup-MMA "
+           "kernel: at head dim 128 the cost model also weighs 128 x 128">,
+    Option<"headDim", "head-dim", "int64_t", /*default=*/"0",
+           "the one head dim the kernels are built for (0: the pattern's, "
+           "every supported one when it has none)">,
   ];
 }
 

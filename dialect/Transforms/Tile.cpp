@@ -44,8 +44,12 @@ struct S2TilePass : public s2c::impl::S2TileBase<S2TilePass> {
       return op.emitError() << "max-seq-len '" << int64_t(maxSeqLen)
                             << "' is out of range: expected 0 to 2^28";
     s2::TileConfig tc;
-    if (blockM == 0 || blockN == 0)
-      tc = s2::chooseTiles(p, p.headDim);
+    if (blockM == 0 || blockN == 0) {
+      int64_t d = headDim ? int64_t(headDim) : p.headDim;
+      tc = s2::chooseTiles(p, d,
+                           wgmmaOnly && d == 128 ? s2::TileTarget::Sm90aD128
+                                                 : s2::TileTarget::Any);
+    }
     if (blockM != 0)
       tc.blockM = blockM;
     if (blockN != 0)

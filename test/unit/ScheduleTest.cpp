@@ -471,4 +471,28 @@ TEST(Schedule, ChooseTilesPicksSupportedSizes) {
             mergeWaste(p, TileConfig{128, 128, 0}, 8192));
 }
 
+TEST(Schedule, ChooseTilesForWarpSpecialisedHopperKernels) {
+  // Dense causal and 128-token blocks fill 128 x 128 tiles: the sm_90a
+  // head-dim-128 choice takes them; 64-token strided blocks would leave
+  // half of each key tile masked and keep the choice for any target.
+  Pattern dense;
+  dense.name = "dense";
+  dense.heads = 2;
+  dense.kvHeads = 2;
+  dense.block = 64;
+  dense.causal = true;
+  dense.rules = {makeRule(dense, RuleKind::Dense)};
+  Pattern b128 = s2Pattern(8, 128, true, 8, 16);
+  Pattern b64 = s2Pattern(8, 64, true, 16, 16);
+  for (const Pattern *p : {&dense, &b128, &b64}) {
+    TileConfig any = chooseTiles(*p, 128);
+    TileConfig h = chooseTiles(*p, 128, TileTarget::Sm90aD128);
+    EXPECT_FALSE(any.blockM == 128 && any.blockN == 128) << p->name;
+    EXPECT_EQ(chooseTiles(*p, 128, TileTarget::Any).blockM, any.blockM);
+    bool wide = p != &b64;
+    EXPECT_EQ(h.blockM, wide ? 128 : any.blockM) << p->name;
+    EXPECT_EQ(h.blockN, wide ? 128 : any.blockN) << p->name;
+  }
+}
+
 } // namespace

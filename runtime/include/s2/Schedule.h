@@ -187,9 +187,20 @@ TransposedSchedule transposeSchedule(const Schedule &s, int64_t head,
 /// tiles * BM * BN). Returns 1 when no schedule can be built.
 double mergeWaste(const Pattern &p, const TileConfig &tiles, int64_t seqLen);
 
+/// Which kernels a tile choice is for: any target (the shapes every kernel
+/// is measured with), or only sm_90a warpgroup-MMA kernels at head dim 128,
+/// whose warp-specialised 128 x 128 kernel is the fastest where the
+/// pattern fills its tiles.
+enum class TileTarget { Any, Sm90aD128 };
+
 /// Cost model: picks BLOCK_M, BLOCK_N in {64, 128} for `p` and head dim
 /// `headDim` (0: 128) minimising estimated time at a reference length.
-TileConfig chooseTiles(const Pattern &p, int64_t headDim);
+/// For TileTarget::Sm90aD128, 128 x 128 where it wastes at most 2% more of
+/// the tensor-core work on hidden elements than 128 x 64 (mergeWaste at
+/// 8192 tokens: dense and 128-token-block patterns), else the same choice
+/// as for any target.
+TileConfig chooseTiles(const Pattern &p, int64_t headDim,
+                       TileTarget target = TileTarget::Any);
 
 } // namespace s2
 
