@@ -390,12 +390,7 @@ TEST(Schedule, SmallBlocksAreMergedAndMasked) {
 }
 
 TEST(Schedule, DenseCausalIsOneFullRange) {
-  Pattern p;
-  p.name = "dense";
-  p.heads = 2;
-  p.kvHeads = 2;
-  p.block = 64;
-  p.rules = {makeRule(p, RuleKind::Dense)};
+  Pattern p = s2test::densePattern(2, 64);
   Schedule s;
   std::string err;
   ASSERT_TRUE(buildSchedule(p, TileConfig(), s, err)) << err;
@@ -475,13 +470,7 @@ TEST(Schedule, ChooseTilesForWarpSpecialisedHopperKernels) {
   // Dense causal and 128-token blocks fill 128 x 128 tiles: the sm_90a
   // head-dim-128 choice takes them; 64-token strided blocks would leave
   // half of each key tile masked and keep the choice for any target.
-  Pattern dense;
-  dense.name = "dense";
-  dense.heads = 2;
-  dense.kvHeads = 2;
-  dense.block = 64;
-  dense.causal = true;
-  dense.rules = {makeRule(dense, RuleKind::Dense)};
+  Pattern dense = s2test::densePattern(2, 64);
   Pattern b128 = s2Pattern(8, 128, true, 8, 16);
   Pattern b64 = s2Pattern(8, 64, true, 16, 16);
   for (const Pattern *p : {&dense, &b128, &b64}) {

@@ -25,6 +25,18 @@ inline s2::Rule makeRule(const s2::Pattern &p, s2::RuleKind kind) {
   return r;
 }
 
+/// Dense attention on every head (causal unless said otherwise).
+inline s2::Pattern densePattern(int64_t heads, int64_t block,
+                                bool causal = true) {
+  s2::Pattern p;
+  p.name = "dense";
+  p.heads = p.kvHeads = heads;
+  p.block = block;
+  p.causal = causal;
+  p.rules = {makeRule(p, s2::RuleKind::Dense)};
+  return p;
+}
+
 /// S2 local-stride: `window` local blocks plus a stride with the published
 /// shard shift, on every head.
 inline s2::Pattern s2Pattern(int64_t heads, int64_t block, bool causal,
