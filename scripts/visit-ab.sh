@@ -27,13 +27,11 @@ echo "$header"
 status=0
 "$top/test/gpu/run.sh" smoke "${checks[@]}" --sanitize --budget 300 \
   --results-dir "$res/smoke-tma" >"$res/smoke-tma.log" 2>&1 || status=1
-grep -E "^FAIL|sanitizer" "$res/smoke-tma.log" | head -12
-tail -2 "$res/smoke-tma.log" | head -1
+grep -E "^FAIL|sanitizer|^summary" "$res/smoke-tma.log" | head -12
 S2RT_TMA=0 "$top/test/gpu/run.sh" smoke "${checks[@]}" --no-sanitize \
   --results-dir "$res/smoke-cpasync" >"$res/smoke-cpasync.log" 2>&1 ||
   status=1
-grep -E "^FAIL" "$res/smoke-cpasync.log" | head -8
-tail -2 "$res/smoke-cpasync.log" | head -1
+grep -E "^FAIL|^summary" "$res/smoke-cpasync.log" | head -8
 if [ "$status" -ne 0 ]; then
   echo "visit-ab: a correctness check failed; no timing"
 else
