@@ -144,6 +144,12 @@ LogicalResult s2c::emitMlir(mlir::MLIRContext &context,
   return success();
 }
 
+/// The sm_90a kernels' MMA: the requested one, else warpgroup MMA (sm_80
+/// keeps mma.sync whatever is asked). The options are checked first.
+static MmaKind sm90aMma(const CompileOptions &opts) {
+  return opts.mma.empty() ? MmaKind::Wgmma : *parseMmaKind(opts.mma);
+}
+
 /// Runs the analyses (errors only: empty rows), s2-tile and s2-merge-q.
 static LogicalResult tile(mlir::ModuleOp module, const CompileOptions &opts) {
   mlir::PassManager pm(module.getContext());
@@ -160,8 +166,10 @@ static LogicalResult tile(mlir::ModuleOp module, const CompileOptions &opts) {
   tileOptions.wgmmaOnly =
       !opts.targets.empty() &&
       llvm::all_of(opts.targets,
-                   [](const std::string &t) { return t == "sm_90a"; }) &&
-      (opts.mma.empty() || opts.mma == "wgmma");
+                   [](const std::string &t) {
+                     return parseTargetName(t) == KernelConfig::Target::Sm90a;
+                   }) &&
+      sm90aMma(opts) == MmaKind::Wgmma;
   if (opts.headDims.size() == 1 ||
       (opts.emit != EmitStop::Bundle && !opts.headDims.empty()))
     tileOptions.headDim = opts.headDims.front();
@@ -223,7 +231,7 @@ static LogicalResult emitBundle(mlir::ModuleOp module,
   variants.headDims = opts.headDims;
   variants.cubin = opts.cubin;
   // wgmma applies to the sm_90a kernels only; sm_80 keeps mma.sync.
-  variants.mma = opts.mma.empty() ? MmaKind::Wgmma : *parseMmaKind(opts.mma);
+  variants.mma = sm90aMma(opts);
   mlir::FailureOr<s2::Bundle> bundle = buildBundle(module, variants);
   if (failed(bundle))
     return failure();
