@@ -1428,11 +1428,22 @@ void EmitterBase::epilogue(const Acc &accIn) {
     Value s = add(rowOff, row);
     Value valid = andI(cmp(arith::CmpIPredicate::sge, s, c(0)),
                        cmp(arith::CmpIPredicate::slt, s, sqb));
+    if (stagedEpilogue())
+      // The row's O into its rows of the Q tile, which only this warp's
+      // warpgroup read (its S wgmmas are complete): chunk nb, elements
+      // 2 tig and 2 tig + 1 of the row.
+      for (int64_t nb = 0; nb < D / 8; ++nb) {
+        Value v = packPair(fmul(acc.o[nb * 4 + hr * 2], inv),
+                           fmul(acc.o[nb * 4 + hr * 2 + 1], inv));
+        vector::StoreOp::create(
+            ib, v, qS,
+            ValueRange{add(tileIndex(row, c(nb), BM), mul(tig, c(2)))});
+      }
     emitIf(
         valid, {},
         [&]() -> SmallVector<Value> {
           Value rowBase = add(add(oBase, mul(s, oss)), mul(tig, c(2)));
-          for (int64_t nb = 0; nb < D / 8; ++nb) {
+          for (int64_t nb = 0; !stagedEpilogue() && nb < D / 8; ++nb) {
             Value v = packPair(fmul(acc.o[nb * 4 + hr * 2], inv),
                                fmul(acc.o[nb * 4 + hr * 2 + 1], inv));
             vector::StoreOp::create(ib, v, oG,
@@ -1454,6 +1465,65 @@ void EmitterBase::epilogue(const Acc &accIn) {
           return {};
         },
         nullptr);
+  }
+  if (stagedEpilogue())
+    storeStagedO(oBase, sqb);
+}
+
+void EmitterBase::storeStagedO(Value oBase, Value sqb) {
+  // The warp's 16 rows, D/8 16-byte chunks each, back from shared memory
+  // (written by the warp's own lanes: a warp barrier orders them), a
+  // chunk a lane per store: 32 lanes cover 512 contiguous bytes of two
+  // rows at head dim 128. 16-byte stores when o and its strides allow
+  // them (o 16-byte aligned, strides multiples of 8 elements), else the
+  // chunk as four 4-byte stores (o's ABI contract: 4-byte aligned, even
+  // strides).
+  NVVM::SyncWarpOp::create(ib, c32(-1));
+  int64_t cpr = D / 8;
+  auto i64 = ib.getI64Type();
+  Value oAddr = LLVM::PtrToIntOp::create(ib, i64, fn.getArgument(ArgO));
+  Value aligned16 = cmp(
+      arith::CmpIPredicate::eq,
+      arith::AndIOp::create(
+          ib, oAddr, arith::ConstantOp::create(ib, ib.getI64IntegerAttr(15))),
+      arith::ConstantOp::create(ib, ib.getI64IntegerAttr(0)));
+  Value vec = andI(aligned16,
+                   andI(cmp(arith::CmpIPredicate::eq, remS(oBase, c(8)), c(0)),
+                        cmp(arith::CmpIPredicate::eq, remS(oss, c(8)), c(0))));
+  auto chunkTy = VectorType::get({8}, elemTy);
+  for (int64_t i = 0; i < 16 * cpr / 32; ++i) {
+    Value idx = add(lane, c(i * 32));
+    Value row =
+        add(mul(warp, c(16)), ib.createOrFold<arith::DivUIOp>(idx, c(cpr)));
+    Value chunk = ib.createOrFold<arith::RemUIOp>(idx, c(cpr));
+    Value src = tileIndex(row, chunk, BM);
+    Value s = add(rowOff, row);
+    Value valid = andI(cmp(arith::CmpIPredicate::sge, s, c(0)),
+                       cmp(arith::CmpIPredicate::slt, s, sqb));
+    Value dst = add(add(oBase, mul(s, oss)), mul(chunk, c(8)));
+    emitIf(valid, {}, [&]() -> SmallVector<Value> {
+      emitIf(
+          vec, {},
+          [&]() -> SmallVector<Value> {
+            Value v = vector::LoadOp::create(ib, chunkTy, qS, ValueRange{src});
+            vector::StoreOp::create(ib, v, oG, ValueRange{dst},
+                                    /*nontemporal=*/false,
+                                    llvm::MaybeAlign(16));
+            return {};
+          },
+          [&]() -> SmallVector<Value> {
+            auto pairTy = VectorType::get({2}, elemTy);
+            for (int64_t e = 0; e < 8; e += 2) {
+              Value pair = vector::LoadOp::create(ib, pairTy, qS,
+                                                  ValueRange{add(src, c(e))});
+              vector::StoreOp::create(ib, pair, oG, ValueRange{add(dst, c(e))},
+                                      /*nontemporal=*/false,
+                                      llvm::MaybeAlign(4));
+            }
+            return {};
+          });
+      return {};
+    });
   }
 }
 

@@ -473,6 +473,14 @@ protected:
   Value patternVisible(Value qb, Value kb);
   Value packPair(Value a, Value b);
   void epilogue(const Acc &acc);
+  /// Whether the epilogue stages O in the Q tile and stores it from there
+  /// in 16-byte chunks a lane (storeStagedO) instead of each thread's
+  /// fragments in 4-byte pieces. Needs a flavour whose warps read only
+  /// their own warpgroup's Q rows from shared memory, all of them done by
+  /// the epilogue (wgmma).
+  virtual bool stagedEpilogue() { return false; }
+  /// The staged O rows of this warp to o (rows of the sequence only).
+  void storeStagedO(Value oBase, Value sqb);
 
   ImplicitLocOpBuilder &ib;
   const s2::Pattern &pat;

@@ -29,6 +29,9 @@
 //                  the consumers run the overlapped loop on it
 //                  (emitConsumerLoop); setmaxnreg moves registers from the
 //                  producer to the consumers (hopperRegisterSplit)
+//   epilogue       warp specialised: O staged in the warp's rows of the Q
+//                  tile, then stored in 16-byte chunks a lane
+//                  (EmitterBase::storeStagedO)
 //
 // One warpgroup (4 warps) owns 64 query rows; its accumulators have the
 // mma.sync per-warp layout, so masks, softmax and epilogue are unchanged.
@@ -182,6 +185,8 @@ protected:
   Value tmaBoxAddr(bool v, Value stage, int64_t box) override;
   Value tmaBarrier(bool v, Value stage) override;
   int64_t ringStages() override { return ring; }
+  // Warp specialised: O staged in the Q tile for coalesced stores.
+  bool stagedEpilogue() override { return ring > 0; }
   Value emptyBarrier(bool v, Value slot) override;
   void enterRole(bool producer) override;
   SmallVector<Value> packP(ArrayRef<Value> p) override;

@@ -20,6 +20,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -300,8 +301,13 @@ TEST(HopperKernel, WarpSpecialised) {
     Built b;
     build(b, p, s, cfg);
     ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
-    int dec = 0, inc = 0, inits = 0, expectTx = 0;
+    int dec = 0, inc = 0, inits = 0, expectTx = 0, chunkStores = 0;
     b.module->walk([&](mlir::Operation *op) {
+      // The staged epilogue's 16-byte stores of O to global memory.
+      if (auto st = mlir::dyn_cast<mlir::vector::StoreOp>(op))
+        if (st.getVectorType().getNumElements() == 8 &&
+            !st.getMemRefType().getMemorySpace())
+          ++chunkStores;
       if (auto r = mlir::dyn_cast<mlir::NVVM::SetMaxRegisterOp>(op)) {
         bool down = r.getAction() == mlir::NVVM::SetMaxRegisterAction::decrease;
         (down ? dec : inc)++;
@@ -328,7 +334,25 @@ TEST(HopperKernel, WarpSpecialised) {
       EXPECT_EQ(barriers, 1);
     });
     EXPECT_GT(expectTx, 0);
+    // O staged in the Q tile: a warp's 16 rows of 128 columns in 16-byte
+    // chunks, 8 a lane.
+    EXPECT_EQ(chunkStores, 8);
   }
+  // Kernels that are not warp specialised store O from the fragments.
+  presets::Params q;
+  s2::Pattern p;
+  s2::Schedule s;
+  ASSERT_TRUE(presets::build("s2", q, p, s));
+  Built b;
+  build(b, p, s, config(64, s2::DType::BF16));
+  ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
+  int chunkStores = 0;
+  b.module->walk([&](mlir::vector::StoreOp st) {
+    if (st.getVectorType().getNumElements() == 8 &&
+        !st.getMemRefType().getMemorySpace())
+      ++chunkStores;
+  });
+  EXPECT_EQ(chunkStores, 0);
 }
 
 TEST(HopperKernel, PtxAssembles) {
