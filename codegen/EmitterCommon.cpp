@@ -348,8 +348,7 @@ void EmitterBase::emit(gpu::GPUFuncOp func) {
       for (int64_t i = 0; i < BM * cpr / threads; ++i) {
         Value row = add(rowOfTid, c(i * (threads / cpr)));
         Value s = sub(add(mul(t, c(BM)), row), delta);
-        Value ok = andI(cmp(arith::CmpIPredicate::sge, s, c(0)),
-                        cmp(arith::CmpIPredicate::slt, s, sqb));
+        Value ok = inSequence(s, sqb);
         Value src =
             add(add(qBase, mul(sel(ok, s, c(0)), qss)), mul(chunkOfTid, c(8)));
         tgt.asyncCopy16(ib, ib.getLoc(), qS, tileIndex(row, chunkOfTid, BM), qG,
@@ -1426,26 +1425,26 @@ void EmitterBase::epilogue(const Acc &accIn) {
     Value inv = sel(has, arith::DivFOp::create(ib, cf(1.0), l), zero);
     Value row = add(add(mul(warp, c(16)), grp), c(8 * hr));
     Value s = add(rowOff, row);
-    Value valid = andI(cmp(arith::CmpIPredicate::sge, s, c(0)),
-                       cmp(arith::CmpIPredicate::slt, s, sqb));
+    Value valid = inSequence(s, sqb);
+    // The thread's two elements of the row in n-block nb, normalised.
+    auto pairOf = [&](int64_t nb) {
+      return packPair(fmul(acc.o[nb * 4 + hr * 2], inv),
+                      fmul(acc.o[nb * 4 + hr * 2 + 1], inv));
+    };
     if (stagedEpilogue())
       // The row's O into its rows of the Q tile, which only this warp's
       // warpgroup read (its S wgmmas are complete): chunk nb, elements
       // 2 tig and 2 tig + 1 of the row.
-      for (int64_t nb = 0; nb < D / 8; ++nb) {
-        Value v = packPair(fmul(acc.o[nb * 4 + hr * 2], inv),
-                           fmul(acc.o[nb * 4 + hr * 2 + 1], inv));
+      for (int64_t nb = 0; nb < D / 8; ++nb)
         vector::StoreOp::create(
-            ib, v, qS,
+            ib, pairOf(nb), qS,
             ValueRange{add(tileIndex(row, c(nb), BM), mul(tig, c(2)))});
-      }
     emitIf(
         valid, {},
         [&]() -> SmallVector<Value> {
           Value rowBase = add(add(oBase, mul(s, oss)), mul(tig, c(2)));
           for (int64_t nb = 0; !stagedEpilogue() && nb < D / 8; ++nb) {
-            Value v = packPair(fmul(acc.o[nb * 4 + hr * 2], inv),
-                               fmul(acc.o[nb * 4 + hr * 2 + 1], inv));
+            Value v = pairOf(nb);
             vector::StoreOp::create(ib, v, oG,
                                     ValueRange{add(rowBase, c(nb * 8))},
                                     /*nontemporal=*/false, llvm::MaybeAlign(4));
@@ -1498,8 +1497,7 @@ void EmitterBase::storeStagedO(Value oBase, Value sqb) {
     Value chunk = ib.createOrFold<arith::RemUIOp>(idx, c(cpr));
     Value src = tileIndex(row, chunk, BM);
     Value s = add(rowOff, row);
-    Value valid = andI(cmp(arith::CmpIPredicate::sge, s, c(0)),
-                       cmp(arith::CmpIPredicate::slt, s, sqb));
+    Value valid = inSequence(s, sqb);
     Value dst = add(add(oBase, mul(s, oss)), mul(chunk, c(8)));
     emitIf(valid, {}, [&]() -> SmallVector<Value> {
       emitIf(

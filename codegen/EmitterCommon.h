@@ -341,6 +341,11 @@ protected:
   Value sel(Value c, Value a, Value b) {
     return ib.createOrFold<arith::SelectOp>(c, a, b);
   }
+  /// i1: 0 <= s < n (a row of the sequence, of length n).
+  Value inSequence(Value s, Value n) {
+    return andI(cmp(arith::CmpIPredicate::sge, s, c(0)),
+                cmp(arith::CmpIPredicate::slt, s, n));
+  }
   Value toIndex(Value v) {
     return ib.createOrFold<arith::IndexCastOp>(ib.getIndexType(), v);
   }
