@@ -125,6 +125,9 @@ FailureOr<s2::Bundle> buildBundle(ModuleOp tiled,
         copyTargets.end())
       copyTargets.push_back(config.target);
     applyScheduleTiles(config, schedule);
+    if (config.target == KernelConfig::Target::Sm90a &&
+        options.mma != MmaKind::Sync)
+      config.keyTiles = options.keyTiles;
     if (failed(addKernel(config,
                          [&](ModuleOp m) {
                            return buildForwardKernelWith(m, pattern, schedule,

@@ -34,6 +34,9 @@ struct VariantOptions {
   bool cubin = true;
   /// MMA instructions of the sm_90a forward kernels (sm_80: mma.sync).
   MmaKind mma = MmaKind::Sync;
+  /// Key tiles a step of the sm_90a wgmma kernels (KernelConfig::keyTiles;
+  /// 0: the builder's choice). The other kernels ignore it.
+  int64_t keyTiles = 0;
 };
 
 /// The kernel variants VariantOptions selects for `pattern`.

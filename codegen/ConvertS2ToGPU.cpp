@@ -83,6 +83,8 @@ struct ConvertS2ToGPU : public s2c::impl::ConvertS2ToGPUBase<ConvertS2ToGPU> {
                     : pattern.headDim > 0 ? pattern.headDim
                                           : 128;
       s2c::applyScheduleTiles(cfg, schedule);
+      if (*mmaKind != s2c::MmaKind::Sync)
+        cfg.keyTiles = keyTiles;
       if (failed(
               *mmaKind != s2c::MmaKind::Sync
                   ? s2c::buildWgmmaForwardKernel(module, pattern, schedule, cfg,

@@ -247,7 +247,9 @@ void EmitterBase::emit(gpu::GPUFuncOp func) {
   MLIRContext *ctx = ib.getContext();
   D = cfg.headDim;
   BM = cfg.blockM;
-  BN = cfg.blockN;
+  TN = cfg.blockN;
+  KT = std::max<int64_t>(cfg.keyTiles, 1);
+  BN = TN * KT;
   threads = cfg.numWarps * 32;
   elemTy = cfg.dtype == s2::DType::F16 ? Type(ib.getF16Type())
                                        : Type(ib.getBF16Type());
@@ -291,8 +293,8 @@ void EmitterBase::emit(gpu::GPUFuncOp func) {
   // ---- Key window: keys [kv_lo, min(sk_b, kv_hi)). A packed launch passes
   // the defaults (0, sk >= sk_b), so the window is its whole sequence.
   kEnd = minS(skb, idxArg(ArgKvHi));
-  kvLoT = floorDiv(idxArg(ArgKvLo), c(BN));
-  nkt = ceilDiv(kEnd, c(BN));
+  kvLoT = floorDiv(idxArg(ArgKvLo), c(TN));
+  nkt = ceilDiv(kEnd, c(TN));
 
   // ---- Query tile (aligned to absolute positions, heaviest first): row 0
   // is at delta = q_pos. Written as sk_b - sq_b + (q_pos - (sk - sq)):
@@ -492,7 +494,7 @@ Value EmitterBase::tileOf(ArrayRef<SpanRT> spans, Value n) {
 
 void EmitterBase::issueRows(bool k, bool v, Value tile, Value stage,
                             Value valid, bool perRow, Value copier,
-                            int64_t copiers) {
+                            int64_t copiers, int64_t firstRow) {
   SmallVector<std::tuple<Value, Value, Value, Value>, 2> tensors;
   if (k)
     tensors.push_back(std::make_tuple(kG, kS, kBase, kss));
@@ -502,19 +504,20 @@ void EmitterBase::issueRows(bool k, bool v, Value tile, Value stage,
   Value me = copier ? copier : tid;
   int64_t n = copiers ? copiers : threads;
   int64_t rowsPerPass = n / cpr;
-  int64_t passes = BN * cpr / n;
+  int64_t passes = TN * cpr / n;
   Value rowOfTid = ib.createOrFold<arith::DivUIOp>(me, c(cpr));
   Value chunkOfTid = ib.createOrFold<arith::RemUIOp>(me, c(cpr));
   Value stageOff = mul(stage, c(BN * D));
-  Value kStart = mul(tile, c(BN));
+  Value kStart = mul(tile, c(TN));
   // Destinations: when a pass covers a multiple of 8 rows, every row of the
   // thread has the same swizzle and row i is row 0 plus a constant.
-  Value dst0 = add(stageOff, tileIndex(rowOfTid, chunkOfTid, BN));
+  Value dst0 =
+      add(stageOff, tileIndex(add(rowOfTid, c(firstRow)), chunkOfTid, BN));
   auto dstOf = [&](int64_t i) {
     if (rowsPerPass % 8 == 0)
       return add(dst0, c(i * rowsPerPass * tileRowPitch()));
-    return add(stageOff,
-               tileIndex(add(rowOfTid, c(i * rowsPerPass)), chunkOfTid, BN));
+    return add(stageOff, tileIndex(add(rowOfTid, c(firstRow + i * rowsPerPass)),
+                                   chunkOfTid, BN));
   };
   // A full tile (valid and entirely before the sequence end, the usual
   // case) copies without any per-row test: row i's source is row i-1's plus
@@ -558,7 +561,7 @@ void EmitterBase::issueRows(bool k, bool v, Value tile, Value stage,
     return;
   }
   Value full =
-      andI(valid, cmp(arith::CmpIPredicate::sle, add(kStart, c(BN)), kEnd));
+      andI(valid, cmp(arith::CmpIPredicate::sle, add(kStart, c(TN)), kEnd));
   emitIf(full, {}, fastCopies, rowCopies);
 }
 
@@ -608,7 +611,7 @@ void EmitterBase::copyRows(bool k, bool v, Value tile, Value stage,
     emitIf(first, {}, [&]() -> SmallVector<Value> {
       for (bool isV : {false, true})
         if (isV ? v : k)
-          tmaLoad(isV, tile, stage, valid, tmaBarrier(isV, stage));
+          tmaLoad(isV, {tile}, stage, {valid}, tmaBarrier(isV, stage));
       return {};
     });
     return {};
@@ -619,28 +622,55 @@ void EmitterBase::copyRows(bool k, bool v, Value tile, Value stage,
   });
 }
 
-void EmitterBase::tmaLoad(bool v, Value tile, Value slot, Value valid,
-                          Value bar) {
-  Value kStart = mul(tile, c(BN));
-  Value ok = andI(valid, cmp(arith::CmpIPredicate::slt, kStart, kEnd));
+void EmitterBase::tmaLoad(bool v, ArrayRef<Value> tiles, Value slot,
+                          ArrayRef<Value> valids, Value bar) {
+  // A tile is loaded when valid and starting before kEnd; the barrier
+  // expects the bytes of the loaded tiles (with key-tile pairs, one or
+  // both of the step's).
+  SmallVector<Value> kStart, ok;
+  Value any;
+  for (auto [tile, valid] : llvm::zip_equal(tiles, valids)) {
+    kStart.push_back(mul(tile, c(TN)));
+    ok.push_back(
+        andI(valid, cmp(arith::CmpIPredicate::slt, kStart.back(), kEnd)));
+    any = any ? orI(any, ok.back()) : ok.back();
+  }
+  int64_t tileBytes = TN * D * 2;
   auto load = [&]() -> SmallVector<Value> {
-    Value row = toI32(kStart);
+    SmallVector<Value> rows;
+    for (Value k : kStart)
+      rows.push_back(toI32(k));
     Value head = toI32(kvh), batch = toI32(bz);
     auto sharedCluster = LLVM::LLVMPointerType::get(ib.getContext(), 7);
-    NVVM::MBarrierArriveExpectTxOp::create(ib, Type(), bar, c32(BN * D * 2),
-                                           NVVM::MemScopeKind::CTA, false,
-                                           Value());
-    for (int64_t box = 0; box < D / 64; ++box) {
-      Value dst = LLVM::AddrSpaceCastOp::create(ib, sharedCluster,
-                                                tmaBoxAddr(v, slot, box));
-      NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
-          ib, dst, v ? vMap : kMap, ValueRange{c32(64 * box), row, head, batch},
-          bar, ValueRange{}, Value(), Value(), NVVM::TMALoadMode::TILE, false,
-          NVVM::CTAGroupKindAttr(), Value());
+    Value bytes = c32(tileBytes);
+    if (ok.size() > 1) {
+      bytes = c32(0);
+      for (Value o : ok)
+        bytes = add(bytes, sel(o, c32(tileBytes), c32(0)));
+    }
+    NVVM::MBarrierArriveExpectTxOp::create(
+        ib, Type(), bar, bytes, NVVM::MemScopeKind::CTA, false, Value());
+    for (size_t j = 0; j < ok.size(); ++j) {
+      auto issue = [&]() -> SmallVector<Value> {
+        for (int64_t box = 0; box < D / 64; ++box) {
+          Value dst = LLVM::AddrSpaceCastOp::create(
+              ib, sharedCluster, tmaBoxAddr(v, slot, box, int64_t(j) * TN));
+          NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+              ib, dst, v ? vMap : kMap,
+              ValueRange{c32(64 * box), rows[j], head, batch}, bar,
+              ValueRange{}, Value(), Value(), NVVM::TMALoadMode::TILE, false,
+              NVVM::CTAGroupKindAttr(), Value());
+        }
+        return {};
+      };
+      if (ok.size() == 1)
+        issue();
+      else
+        emitIf(ok[j], {}, issue);
     }
     return {};
   };
-  emitIf(ok, {}, load, [&]() -> SmallVector<Value> {
+  emitIf(any, {}, load, [&]() -> SmallVector<Value> {
     NVVM::MBarrierArriveOp::create(ib, Type(), bar, Value());
     return {};
   });
@@ -716,23 +746,22 @@ void EmitterBase::emitProducer() {
 }
 
 void EmitterBase::emitProducerLoop(ArrayRef<SpanRT> spans) {
-  // Ring use i = n - nBegin goes to buffer i mod S once the consumers have
-  // released its use i - S: the "empty" phase of parity ((i / S) + 1) mod 2
-  // (a fresh barrier counts as having completed the phase before its
-  // first, so the first S uses pass at once).
+  // Ring use i (the step of iteration n, useIndex) goes to buffer i mod S
+  // once the consumers have released its use i - S: the "empty" phase of
+  // parity ((i / S) + 1) mod 2 (a fresh barrier counts as having completed
+  // the phase before its first, so the first S uses pass at once).
   Value nBegin = spans.front().start;
   Value nEnd = add(spans.back().start, spans.back().count);
-  Value one = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1);
   struct Use {
-    Value slot, freeParity, tile, valid;
+    Value slot, freeParity;
+    SmallVector<Value> tiles, valids;
   };
   auto useOf = [&](Value n) {
     Use u;
-    std::pair<Value, Value> ring = ringSlot(sub(n, nBegin));
+    std::pair<Value, Value> ring = ringSlot(useIndex(n, nBegin));
     u.slot = ring.first;
     u.freeParity = xorI(ring.second, c32(1));
-    u.tile = tileOf(spans, n);
-    u.valid = andInWindow(spans, one, u.tile);
+    stepTiles(spans, n, nEnd, u.tiles, u.valids);
     return u;
   };
 
@@ -746,7 +775,7 @@ void EmitterBase::emitProducerLoop(ArrayRef<SpanRT> spans) {
       Use u = useOf(loop.getInductionVar());
       for (bool v : {false, true}) {
         waitParity(emptyBarrier(v, u.slot), u.freeParity);
-        tmaLoad(v, u.tile, u.slot, u.valid, tmaBarrier(v, u.slot));
+        tmaLoad(v, u.tiles, u.slot, u.valids, tmaBarrier(v, u.slot));
       }
       scf::YieldOp::create(ib, ValueRange{});
       return {};
@@ -778,7 +807,9 @@ void EmitterBase::emitProducerLoop(ArrayRef<SpanRT> spans) {
       Use u = useOf(n);
       for (bool v : {false, true}) {
         waitParity(emptyBarrier(v, u.slot), u.freeParity);
-        issueRows(!v, v, u.tile, u.slot, u.valid, /*perRow=*/true, ptid, 128);
+        for (int64_t j = 0; j < KT; ++j)
+          issueRows(!v, v, u.tiles[j], u.slot, u.valids[j], /*perRow=*/true,
+                    ptid, 128, j * TN);
       }
       Value tok = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
       if (!lag) {
@@ -788,7 +819,7 @@ void EmitterBase::emitProducerLoop(ArrayRef<SpanRT> spans) {
         emitIf(cmp(arith::CmpIPredicate::sgt, n, nBegin), {},
                [&]() -> SmallVector<Value> {
                  tgt.waitGroups(ib, ib.getLoc(), tok, 1);
-                 complete(ringSlot(sub(sub(n, nBegin), c(1))).first);
+                 complete(ringSlot(sub(useIndex(n, nBegin), c(1))).first);
                  return {};
                });
       }
@@ -799,7 +830,7 @@ void EmitterBase::emitProducerLoop(ArrayRef<SpanRT> spans) {
              [&]() -> SmallVector<Value> {
                Value tok = tgt.commitGroup(ib, ib.getLoc(), ValueRange{});
                tgt.waitGroups(ib, ib.getLoc(), tok, 0);
-               complete(ringSlot(sub(sub(nEnd, nBegin), c(1))).first);
+               complete(ringSlot(sub(useIndex(nEnd, nBegin), c(1))).first);
                return {};
              });
     return {};
@@ -808,12 +839,13 @@ void EmitterBase::emitProducerLoop(ArrayRef<SpanRT> spans) {
 }
 
 Acc EmitterBase::emitConsumerLoop(ArrayRef<SpanRT> spans, Acc init) {
-  // emitDeferredLoop's schedule without copies or CTA barriers: iteration n
-  // (ring use i = n - nBegin) waits for K(n) and V(n-1) on their "full"
-  // barriers, issues S(n) and P(n-1) V(n-1), releases K(n) once S is
-  // back, runs the softmax of n while P V runs, and releases V(n-1) once
-  // P V is back. The first iteration's P V (P = 0) reads the zero buffer
-  // S of the V ring instead of waiting for a tile.
+  // emitDeferredLoop's schedule without copies or CTA barriers: the step
+  // at iteration n (ring use i = useIndex(n); its KT key tiles share one
+  // buffer) waits for K(n) and V(n-1) on their "full" barriers, issues
+  // S(n) and P(n-1) V(n-1), releases K(n) once S is back, runs the softmax
+  // of n while P V runs, and releases V(n-1) once P V is back (n - 1: the
+  // step before). The first step's P V (P = 0) reads the zero buffer S of
+  // the V ring instead of waiting for a tile.
   Value nBegin = spans.front().start;
   Value nEnd = add(spans.back().start, spans.back().count);
   Value zeroV = c(ringStages());
@@ -826,7 +858,7 @@ Acc EmitterBase::emitConsumerLoop(ArrayRef<SpanRT> spans, Acc init) {
   auto prevV = [&](Value n) {
     Value has = cmp(arith::CmpIPredicate::sgt, n, nBegin);
     // (i - 1) mod S and its parity, with i + S - 1 >= 0 for i = 0.
-    Value i = sub(n, nBegin);
+    Value i = useIndex(n, nBegin);
     Value j = add(i, c(ringStages() - 1));
     Value slot = ib.createOrFold<arith::RemUIOp>(j, c(ringStages()));
     Value parity = toI32(andI(
@@ -840,7 +872,7 @@ Acc EmitterBase::emitConsumerLoop(ArrayRef<SpanRT> spans, Acc init) {
 
   DeferredCarry out = overlappedLoop(
       nBegin, nEnd, first, [&](Value n, const DeferredCarry &in) {
-        std::pair<Value, Value> k = ringSlot(sub(n, nBegin));
+        std::pair<Value, Value> k = ringSlot(useIndex(n, nBegin));
         waitParity(tmaBarrier(false, k.first), k.second);
         PrevV v = prevV(n);
         Step st = stepOf(spans, n, nEnd);
@@ -969,19 +1001,32 @@ Value EmitterBase::patternVisible(Value qb, Value kb) {
   return any;
 }
 
-void EmitterBase::applyMasks(SmallVector<Value> &s, Value tile, Value patternOn,
-                             Value outside) {
-  Value kStart = mul(tile, c(BN));
-  Value kStart32 = toI32(kStart);
-  Value need = cmp(arith::CmpIPredicate::sgt, add(kStart, c(BN)), kEnd);
-  if (outside)
-    need = orI(need, outside);
-  if (sched.causal || pat.causal)
-    need = orI(need, cmp(arith::CmpIPredicate::sgt,
-                         ib.createOrFold<arith::AddIOp>(kStart32, c32(BN - 1)),
-                         qStart32));
-  if (patternOn)
-    need = orI(need, patternOn);
+void EmitterBase::applyMasks(SmallVector<Value> &s, ArrayRef<MaskPart> parts) {
+  // Part j holds columns [j TN, (j + 1) TN) (all BN columns when KT = 1);
+  // column 0 would be key kBase_j = tile_j TN - j TN. One branch for the
+  // step: some part needs a mask.
+  bool causal = sched.causal || pat.causal;
+  SmallVector<Value> kBase, kStart32;
+  Value need;
+  for (auto [j, part] : llvm::enumerate(parts)) {
+    int64_t colLo = int64_t(j) * TN, colHi = colLo + TN;
+    kBase.push_back(sub(mul(part.tile, c(TN)), c(colLo)));
+    kStart32.push_back(toI32(kBase.back()));
+    Value pn =
+        cmp(arith::CmpIPredicate::sgt, add(kBase.back(), c(colHi)), kEnd);
+    if (part.outside)
+      pn = orI(pn, part.outside);
+    if (causal)
+      pn = orI(pn, cmp(arith::CmpIPredicate::sgt,
+                       ib.createOrFold<arith::AddIOp>(kStart32.back(),
+                                                      c32(colHi - 1)),
+                       qStart32));
+    if (part.patternOn)
+      pn = orI(pn, part.patternOn);
+    need = need ? orI(need, pn) : pn;
+  }
+  bool anyPattern =
+      llvm::any_of(parts, [](const MaskPart &p) { return bool(p.patternOn); });
   SmallVector<Type> types(s.size(), ib.getF32Type());
   SmallVector<Value> in = s;
   s = emitIf(
@@ -989,16 +1034,9 @@ void EmitterBase::applyMasks(SmallVector<Value> &s, Value tile, Value patternOn,
       [&]() -> SmallVector<Value> {
         SmallVector<Value> out = in;
         Value ninf = negInf();
-        // Columns at or past `limit` are masked: the window's end, or every
-        // column of a tile outside the window.
-        Value limit = toI32(sub(kEnd, kStart));
-        if (outside)
-          limit = sel(outside, c32(0), limit);
-        Value diag = ib.createOrFold<arith::SubIOp>(qStart32, kStart32);
-        bool causal = sched.causal || pat.causal;
         int64_t shift = llvm::Log2_64(uint64_t(pat.block));
         Value qb[2], qok[2];
-        if (patternOn) {
+        if (anyPattern) {
           for (int64_t hr = 0; hr < 2; ++hr) {
             Value qpos = ib.createOrFold<arith::AddIOp>(
                 ib.createOrFold<arith::AddIOp>(qStart32, rowI32), c32(8 * hr));
@@ -1006,30 +1044,43 @@ void EmitterBase::applyMasks(SmallVector<Value> &s, Value tile, Value patternOn,
             qb[hr] = ib.createOrFold<arith::ShRSIOp>(qpos, c32(shift));
           }
         }
-        for (int64_t nb = 0; nb < BN / 8; ++nb) {
-          for (int64_t e = 0; e < 2; ++e) {
-            Value col = ib.createOrFold<arith::AddIOp>(colI32, c32(nb * 8 + e));
-            Value colOk = cmp(arith::CmpIPredicate::slt, col, limit);
-            Value kb;
-            if (patternOn)
-              kb = ib.createOrFold<arith::ShRSIOp>(
-                  ib.createOrFold<arith::AddIOp>(kStart32, col), c32(shift));
-            for (int64_t hr = 0; hr < 2; ++hr) {
-              Value ok = colOk;
-              if (causal) {
-                Value cr = ib.createOrFold<arith::AddIOp>(
-                    crI32, c32(nb * 8 + e - 8 * hr));
-                ok = andI(ok, cmp(arith::CmpIPredicate::sle, cr, diag));
+        for (auto [j, part] : llvm::enumerate(parts)) {
+          // Columns at or past `limit` are masked: the window's end, or
+          // every column of a tile outside the window.
+          Value limit = toI32(sub(kEnd, kBase[j]));
+          if (part.outside)
+            limit = sel(part.outside, c32(0), limit);
+          Value diag = ib.createOrFold<arith::SubIOp>(qStart32, kStart32[j]);
+          Value patternOff;
+          if (part.patternOn)
+            patternOff = ib.createOrFold<arith::XOrIOp>(
+                part.patternOn,
+                ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1));
+          for (int64_t nb = int64_t(j) * TN / 8; nb < int64_t(j + 1) * TN / 8;
+               ++nb) {
+            for (int64_t e = 0; e < 2; ++e) {
+              Value col =
+                  ib.createOrFold<arith::AddIOp>(colI32, c32(nb * 8 + e));
+              Value colOk = cmp(arith::CmpIPredicate::slt, col, limit);
+              Value kb;
+              if (part.patternOn)
+                kb = ib.createOrFold<arith::ShRSIOp>(
+                    ib.createOrFold<arith::AddIOp>(kStart32[j], col),
+                    c32(shift));
+              for (int64_t hr = 0; hr < 2; ++hr) {
+                Value ok = colOk;
+                if (causal) {
+                  Value cr = ib.createOrFold<arith::AddIOp>(
+                      crI32, c32(nb * 8 + e - 8 * hr));
+                  ok = andI(ok, cmp(arith::CmpIPredicate::sle, cr, diag));
+                }
+                if (part.patternOn) {
+                  Value vis = andI(qok[hr], patternVisible(qb[hr], kb));
+                  ok = andI(ok, orI(patternOff, vis));
+                }
+                Value &v = out[nb * 4 + hr * 2 + e];
+                v = sel(ok, v, ninf);
               }
-              if (patternOn) {
-                Value vis = andI(qok[hr], patternVisible(qb[hr], kb));
-                Value off = ib.createOrFold<arith::XOrIOp>(
-                    patternOn,
-                    ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1));
-                ok = andI(ok, orI(off, vis));
-              }
-              Value &v = out[nb * 4 + hr * 2 + e];
-              v = sel(ok, v, ninf);
             }
           }
         }
@@ -1137,7 +1188,7 @@ Value EmitterBase::beforeWindow(ArrayRef<SpanRT> spans, Value tile) {
   });
   if (!anyTable)
     return Value();
-  return cmp(arith::CmpIPredicate::slt, mul(tile, c(BN)),
+  return cmp(arith::CmpIPredicate::slt, mul(tile, c(TN)),
              toIndex(fn.getArgument(ArgKvLo)));
 }
 
@@ -1151,7 +1202,7 @@ Value EmitterBase::andInWindow(ArrayRef<SpanRT> spans, Value valid,
 }
 
 scf::ForOp EmitterBase::keyLoop(Value nBegin, Value nEnd, ValueRange inits) {
-  auto forOp = scf::ForOp::create(ib, nBegin, nEnd, c(1), inits);
+  auto forOp = scf::ForOp::create(ib, nBegin, nEnd, c(KT), inits);
   Block *body = forOp.getBody();
   if (!body->empty())
     body->back().erase();
@@ -1161,13 +1212,33 @@ scf::ForOp EmitterBase::keyLoop(Value nBegin, Value nEnd, ValueRange inits) {
 EmitterBase::Step EmitterBase::stepOf(ArrayRef<SpanRT> spans, Value n,
                                       Value nEnd) {
   Step st;
-  Value next = add(n, c(1));
+  Value next = add(n, c(KT));
   Value hasNext = cmp(arith::CmpIPredicate::slt, next, nEnd);
   st.nextTile = tileOf(spans, minS(next, sub(nEnd, c(1))));
   st.stage = ib.createOrFold<arith::RemUIOp>(n, c(2));
   st.nextStage = ib.createOrFold<arith::RemUIOp>(next, c(2));
   st.nextValid = andInWindow(spans, hasNext, st.nextTile);
   return st;
+}
+
+void EmitterBase::stepTiles(ArrayRef<SpanRT> spans, Value n, Value nEnd,
+                            SmallVector<Value> &tiles,
+                            SmallVector<Value> &valids) {
+  Value one = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1);
+  for (int64_t j = 0; j < KT; ++j) {
+    // Iteration n itself is in the loop; a pair's second one may not be.
+    Value nj = add(n, c(j));
+    Value in = j ? cmp(arith::CmpIPredicate::slt, nj, nEnd) : one;
+    tiles.push_back(tileOf(spans, j ? minS(nj, sub(nEnd, c(1))) : n));
+    valids.push_back(andInWindow(spans, in, tiles.back()));
+  }
+}
+
+Value EmitterBase::useIndex(Value n, Value nBegin) {
+  Value i = sub(n, nBegin);
+  if (KT == 1)
+    return i;
+  return ib.createOrFold<arith::DivUIOp>(add(i, c(KT - 1)), c(KT));
 }
 
 Acc EmitterBase::emitPhaseLoop(const s2::HeadGroup &g, const s2::Phase &ph,
@@ -1311,19 +1382,24 @@ SmallVector<Value> EmitterBase::softmaxStep(ArrayRef<SpanRT> spans, Value n,
                                             Acc &acc, Value (&alpha)[2]) {
   // Masks: sequence end and causal diagonal by a run-time test per tile;
   // the pattern predicate only in iterations of masked spans.
-  Value patternOn;
-  for (const SpanRT &sp : spans) {
-    if (!sp.span->masked)
-      continue;
-    // n >= nBegin and n < nEnd hold in the loop: the first span needs
-    // no lower test, the last no upper one.
-    Value in = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1);
-    if (&sp != &spans.front())
-      in = andI(in, cmp(arith::CmpIPredicate::sge, n, sp.start));
-    if (&sp != &spans.back())
-      in = andI(in, cmp(arith::CmpIPredicate::slt, n, add(sp.start, sp.count)));
-    patternOn = patternOn ? orI(patternOn, in) : in;
-  }
+  auto maskedAt = [&](Value m) {
+    Value on;
+    for (const SpanRT &sp : spans) {
+      if (!sp.span->masked)
+        continue;
+      // m >= nBegin, and m < nEnd or the tile is masked whole: the first
+      // span needs no lower test, the last no upper one.
+      Value in = ib.createOrFold<arith::ConstantIntOp>(ib.getI1Type(), 1);
+      if (&sp != &spans.front())
+        in = andI(in, cmp(arith::CmpIPredicate::sge, m, sp.start));
+      if (&sp != &spans.back())
+        in = andI(in,
+                  cmp(arith::CmpIPredicate::slt, m, add(sp.start, sp.count)));
+      on = on ? orI(on, in) : in;
+    }
+    return on;
+  };
+  Value patternOn = maskedAt(n);
 
   // Masks and online softmax for the thread's two rows. Returns P (the
   // exponentials, S's layout), then alpha, the new m and the row sums of
@@ -1332,14 +1408,27 @@ SmallVector<Value> EmitterBase::softmaxStep(ArrayRef<SpanRT> spans, Value n,
   // m = scale_log2 * max, and p = 2^(s * scale_log2 - m) is one fma per
   // element (no separate multiply). Otherwise (scale <= 0, where the max
   // of scaled scores is not the scaled max) the scores are scaled first.
-  Value curOutside = beforeWindow(spans, cur);
+  // The step's key tiles: `cur` (iteration n), and with KT > 1 those of
+  // iterations n + 1 on (columns [j TN, (j + 1) TN)); one past the phase's
+  // end is masked whole.
+  SmallVector<MaskPart> parts = {{cur, patternOn, beforeWindow(spans, cur)}};
+  if (KT > 1) {
+    Value nEnd = add(spans.back().start, spans.back().count);
+    for (int64_t j = 1; j < KT; ++j) {
+      Value nj = add(n, c(j));
+      Value tile = tileOf(spans, minS(nj, sub(nEnd, c(1))));
+      Value past = cmp(arith::CmpIPredicate::sge, nj, nEnd);
+      Value before = beforeWindow(spans, tile);
+      parts.push_back({tile, maskedAt(nj), before ? orI(before, past) : past});
+    }
+  }
   Value zero = cf(0.0), ninf = negInf();
   auto softmax = [&](bool folded) -> SmallVector<Value> {
     SmallVector<Value> s(sRaw.begin(), sRaw.end());
     if (!folded)
       for (Value &v : s)
         v = fmul(v, scaleLog2);
-    applyMasks(s, cur, patternOn, curOutside);
+    applyMasks(s, parts);
     Value alpha[2], mNew[2], sum[2];
     for (int64_t hr = 0; hr < 2; ++hr) {
       Value mx = ninf;
@@ -1530,10 +1619,10 @@ EmitterBase::foldTiles(int64_t head, int64_t tile, int64_t numKeyTiles,
                        int64_t windowBegin, int64_t windowEnd) {
   D = cfg.headDim;
   BM = cfg.blockM;
-  BN = cfg.blockN;
+  TN = BN = cfg.blockN;
   h = c(head);
   t = c(tile);
-  // As in emit(): nkt = ceil(min(sk, kv_hi) / BN), kvLoT = kv_lo / BN.
+  // As in emit(): nkt = ceil(min(sk, kv_hi) / TN), kvLoT = kv_lo / TN.
   nkt = c(windowEnd < 0 ? numKeyTiles : std::min(numKeyTiles, windowEnd));
   kvLoT = c(windowBegin);
   auto constOf = [](Value v) -> std::optional<int64_t> {

@@ -235,10 +235,11 @@ protected:
   // same kernel copies with cp.async (issueRows), as in ABI version 2.
   virtual bool tensorMaps() { return false; }
   /// Shared address (!llvm.ptr<3>) where 64-column box `box` of the K (or
-  /// V, when `v`) tile of buffer `stage` lands; the flavour's tile layout
-  /// must be TMA's 128-byte swizzle.
-  virtual Value tmaBoxAddr(bool v, Value stage, int64_t box) {
-    (void)v, (void)stage, (void)box;
+  /// V, when `v`) tile of buffer `stage` lands, from buffer row `row` on
+  /// (a multiple of 8; key-tile pairs load their second tile at row TN);
+  /// the flavour's tile layout must be TMA's 128-byte swizzle.
+  virtual Value tmaBoxAddr(bool v, Value stage, int64_t box, int64_t row) {
+    (void)v, (void)stage, (void)box, (void)row;
     llvm_unreachable("tmaBoxAddr needs tensorMaps()");
   }
   /// Shared address (!llvm.ptr<3>) of the mbarrier of the K (or V) tile of
@@ -306,10 +307,21 @@ protected:
   /// One arrival per consumer warp (lane 0) on the "empty" barrier of ring
   /// buffer `slot` of K (or V).
   void releaseSlot(bool v, Value slot);
-  /// The TMA loads of the K (or V) rows of key tile `tile` into ring buffer
-  /// (or stage) `slot`, completed on `bar`; a bare arrival when the tile is
-  /// not to be loaded. Called by one thread.
-  void tmaLoad(bool v, Value tile, Value slot, Value valid, Value bar);
+  /// The TMA loads of the K (or V) rows of the key tiles `tiles` of a step
+  /// (KT of them; tile j to buffer rows [j TN, (j + 1) TN)) into ring
+  /// buffer (or stage) `slot`, completed on `bar`; tile j only where
+  /// valids[j], and a bare arrival when none is to be loaded. Called by one
+  /// thread.
+  void tmaLoad(bool v, ArrayRef<Value> tiles, Value slot,
+               ArrayRef<Value> valids, Value bar);
+  /// The key tiles of the step at iteration n (KT of them: iterations n to
+  /// n + KT - 1, each past nEnd replaced by the last iteration's tile) and
+  /// whether each is to be loaded (before nEnd and in the key window).
+  void stepTiles(ArrayRef<SpanRT> spans, Value n, Value nEnd,
+                 SmallVector<Value> &tiles, SmallVector<Value> &valids);
+  /// Ring use of the step at iteration n: ceil((n - nBegin) / KT) (the
+  /// steps before it; at n = nEnd, all steps).
+  Value useIndex(Value n, Value nBegin);
 
   // ---- small arithmetic helpers (index unless said otherwise) ----
   Value c(int64_t v) { return ib.createOrFold<arith::ConstantIndexOp>(v); }
@@ -426,9 +438,10 @@ protected:
   /// through copyRows. A full tile copies without per-row tests unless
   /// `perRow` (fewer registers). The copies are spread over `copiers`
   /// threads, this one being `copier` (default: the CTA's tid, threads).
+  /// The TN rows land from buffer row `firstRow` on (key-tile pairs).
   void issueRows(bool k, bool v, Value tile, Value stage, Value valid,
                  bool perRow = false, Value copier = Value(),
-                 int64_t copiers = 0);
+                 int64_t copiers = 0, int64_t firstRow = 0);
   Acc emitDeferredLoop(ArrayRef<SpanRT> spans, Acc init);
   /// The key loop of the overlapped kernels (emitDeferredLoop,
   /// emitConsumerLoop) from nBegin to nEnd, starting from `first`: `body`
@@ -447,12 +460,14 @@ protected:
                                Value vStage, Value next,
                                function_ref<void()> afterS = nullptr,
                                function_ref<void()> afterPV = nullptr);
-  /// The key loop of a phase, from iteration nBegin to nEnd, with its
-  /// terminator removed: the caller fills the body and yields.
+  /// The key loop of a phase, from iteration nBegin to nEnd in steps of KT
+  /// iterations, with its terminator removed: the caller fills the body and
+  /// yields.
   mlir::scf::ForOp keyLoop(Value nBegin, Value nEnd, ValueRange inits);
   /// Buffers and next tile of iteration n: stage n mod 2, stage n+1 mod 2,
-  /// the key tile of iteration n+1 (the last one's again past the end) and
-  /// whether it is to be loaded (n+1 < nEnd and in the key window).
+  /// the key tile of iteration n+KT, the next step's first (the last one's
+  /// again past the end) and whether it is to be loaded (n+KT < nEnd and in
+  /// the key window).
   struct Step {
     Value stage, nextStage, nextTile, nextValid;
   };
@@ -463,18 +478,25 @@ protected:
   /// `valid` and not beforeWindow(spans, tile).
   Value andInWindow(ArrayRef<SpanRT> spans, Value valid, Value tile);
   /// Masks and online softmax of S (`sRaw`, key tile `cur`, iteration
-  /// `n`): returns P in S's layout, updates acc.m and acc.l, and sets
+  /// `n`; with KT > 1 the step's other tiles are those of iterations n + 1
+  /// on): returns P in S's layout, updates acc.m and acc.l, and sets
   /// `alpha` to the factors O must be scaled by.
   SmallVector<Value> softmaxStep(ArrayRef<SpanRT> spans, Value n, Value cur,
                                  ArrayRef<Value> sRaw, Acc &acc,
                                  Value (&alpha)[2]);
   /// O *= alpha, skipped at run time when both factors are 1.
   void rescaleO(Acc &acc, const Value (&alpha)[2]);
-  /// Masks S of key tile `tile`: sequence / window end, causal diagonal,
-  /// the pattern predicate when `patternOn`, and the whole tile when
-  /// `outside` (i1, table tiles before the window) is true.
-  void applyMasks(SmallVector<Value> &s, Value tile, Value patternOn,
-                  Value outside);
+  /// One key tile of a step, for the masks: the tile, i1 "its iteration
+  /// is in a masked span" (or null: none is), and i1 "mask it whole" (a
+  /// table tile before the window, a pair's second tile past the phase's
+  /// end; or null).
+  struct MaskPart {
+    Value tile, patternOn, outside;
+  };
+  /// Masks S of a step whose part j (`parts`, KT of them) holds columns
+  /// [j TN, (j + 1) TN): sequence / window end, causal diagonal, the
+  /// pattern predicate where patternOn, and the whole tile where outside.
+  void applyMasks(SmallVector<Value> &s, ArrayRef<MaskPart> parts);
   Value patternVisible(Value qb, Value kb);
   Value packPair(Value a, Value b);
   void epilogue(const Acc &acc);
@@ -494,7 +516,10 @@ protected:
   KernelTarget &tgt;
 
   Type elemTy;
-  int64_t D = 0, BM = 0, BN = 0, threads = 0;
+  /// BN: keys a pipeline step (the K/V buffers' rows, S's columns); TN:
+  /// keys a schedule tile (cfg.blockN); KT = BN / TN schedule tiles a step
+  /// (cfg.keyTiles: key-tile pairs load two into one buffer).
+  int64_t D = 0, BM = 0, BN = 0, TN = 0, KT = 1, threads = 0;
   std::vector<int64_t> tableOffsets;
 
   // Values live for the whole kernel.
@@ -509,7 +534,7 @@ protected:
   /// sequence end in every in-loop test (copies, masks).
   Value kEnd;
   /// Key tiles of the window: closed-form spans start at kvLoT and end at
-  /// nkt = ceil(kEnd / BN).
+  /// nkt = ceil(kEnd / TN).
   Value kvLoT, nkt, t;
   /// Absolute position of query row 0 of this CTA's sequence (prologue).
   Value delta;

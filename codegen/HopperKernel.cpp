@@ -61,7 +61,32 @@ std::string hopperKernelName(const KernelConfig &c) {
   name += c.dtype == s2::DType::F16 ? "_f16" : "_bf16";
   name += "_d" + std::to_string(c.headDim);
   name += "_m" + std::to_string(c.blockM) + "n" + std::to_string(c.blockN);
+  if (c.keyTiles > 1)
+    name += "x" + std::to_string(c.keyTiles);
   return name;
+}
+
+int64_t hopperKeyTiles(const KernelConfig &c, const s2::Pattern &p,
+                       bool deferPV) {
+  if (c.keyTiles > 0)
+    return c.keyTiles;
+  // The warp-specialised 128 x 64 kernel at head dim 128 gathers key-tile
+  // pairs: the 128 x 128 kernel's steps on the 128 x 64 schedule. Measured
+  // on an H100 against the same kernel without (docs/results.md, "kernel
+  // v9"): 1.07-1.24x. Patterns of blocks under 64 tokens keep single
+  // tiles: their per-element masks on 128-key steps spilled kilobytes
+  // (ptxas, 16-token blocks), where single 64-key steps spill nothing.
+  return deferPV && c.target == KernelConfig::Target::Sm90a &&
+                 c.headDim == 128 && c.blockM == 128 && c.blockN == 64 &&
+                 p.block >= 64
+             ? 2
+             : 1;
+}
+
+/// Keys a pipeline step of the configuration's kernel: block_n, or twice
+/// it with key-tile pairs.
+static int64_t stepKeys(const KernelConfig &c) {
+  return c.blockN * std::max<int64_t>(c.keyTiles, 1);
 }
 
 bool hopperDefersPV(const KernelConfig &c) {
@@ -105,7 +130,7 @@ int64_t hopperRingStages(const KernelConfig &c, bool deferPV) {
   // half of each key tile masked (docs/results.md, "kernel v7").
   if (!deferPV || !hopperDefersPV(c) || c.headDim != 128)
     return 0;
-  if (c.blockN == 128)
+  if (stepKeys(c) == 128)
     return 2;
   return c.blockM == 128 ? 4 : 2;
 }
@@ -150,8 +175,8 @@ int64_t hopperSharedBytes(const KernelConfig &c, bool deferPV) {
   // 64), and 1024 bytes to align the tiles. Warp specialised: Q, the K and
   // V rings, the zero V buffer and four mbarriers a stage.
   if (int64_t ring = hopperRingStages(c, deferPV))
-    return (c.blockM + (2 * ring + 1) * c.blockN) * c.headDim * 2 + 32 * ring +
-           1024;
+    return (c.blockM + (2 * ring + 1) * stepKeys(c)) * c.headDim * 2 +
+           32 * ring + 1024;
   return (c.blockM + 2 * c.stages * c.blockN) * c.headDim * 2 + 64 + 1024;
 }
 
@@ -182,7 +207,7 @@ protected:
   void accumulatePV(Acc &acc, ArrayRef<Value> p, Value stage) override;
   bool deferPV() override { return defer; }
   bool tensorMaps() override { return tma; }
-  Value tmaBoxAddr(bool v, Value stage, int64_t box) override;
+  Value tmaBoxAddr(bool v, Value stage, int64_t box, int64_t row) override;
   Value tmaBarrier(bool v, Value stage) override;
   int64_t ringStages() override { return ring; }
   // Warp specialised: O staged in the Q tile for coalesced stores.
@@ -295,13 +320,13 @@ Value HopperEmitter::sharedPtr(Value addr) {
       ib.createOrFold<arith::IndexCastOp>(ib.getI64Type(), addr));
 }
 
-Value HopperEmitter::tmaBoxAddr(bool v, Value stage, int64_t box) {
+Value HopperEmitter::tmaBoxAddr(bool v, Value stage, int64_t box, int64_t row) {
   // A 64-column box of BN keys is BN 128-byte rows in the 128-byte swizzle
   // (TMA's CU_TENSOR_MAP_SWIZZLE_128B is the layout `swizzle` computes,
-  // given 1024-byte-aligned boxes); head dim 128's second box follows the
-  // first.
-  Value off =
-      add(c((v ? vOff : kOff) + box * BN * 128), mul(stage, c(BN * D * 2)));
+  // given 1024-byte-aligned boxes, so a load may start at any row that is
+  // a multiple of 8); head dim 128's second box follows the first.
+  Value off = add(c((v ? vOff : kOff) + box * BN * 128 + row * 128),
+                  mul(stage, c(BN * D * 2)));
   return sharedPtr(add(tileBase, off));
 }
 
@@ -578,6 +603,14 @@ static LogicalResult checkHopperSupported(Location loc, const s2::Pattern &p,
   if (c.stages != 2)
     return emitError(loc) << "unsupported pipeline depth " << c.stages
                           << "; the wgmma kernel supports 2 stages";
+  if (c.keyTiles > 2 ||
+      (c.keyTiles == 2 &&
+       (c.blockM != 128 || c.blockN != 64 || !hopperRingStages(c, deferPV))))
+    return emitError(loc) << "unsupported key tiles a step " << c.keyTiles
+                          << " with " << c.blockM << "x" << c.blockN
+                          << " tiles at head dim " << c.headDim
+                          << "; key-tile pairs need the warp-specialised "
+                             "128x64 kernel at head dim 128 (mma wgmma)";
   if (hopperSharedBytes(c, deferPV) > 232448)
     return emitError(loc) << "kernel needs " << hopperSharedBytes(c, deferPV)
                           << " bytes of shared memory; sm_90a allows at most "
@@ -588,9 +621,11 @@ static LogicalResult checkHopperSupported(Location loc, const s2::Pattern &p,
 FailureOr<KernelInfo> buildHopperForwardKernel(ModuleOp module,
                                                const s2::Pattern &pattern,
                                                const s2::Schedule &schedule,
-                                               const KernelConfig &config,
+                                               const KernelConfig &requested,
                                                bool deferPV) {
   Location loc = module.getLoc();
+  KernelConfig config = requested;
+  config.keyTiles = hopperKeyTiles(requested, pattern, deferPV);
   if (failed(checkHopperSupported(loc, pattern, schedule, config, deferPV)))
     return failure();
   // Warp specialisation needs the overlapped loop; without it the kernel

@@ -29,9 +29,22 @@
 
 namespace s2c {
 
-/// The kernel name buildHopperForwardKernel gives a configuration, e.g.
-/// "s2_fwd_sm90a_wgmma_bf16_d128_m64n64".
+/// The kernel name buildHopperForwardKernel gives a configuration (with
+/// keyTiles as the builder resolved it), e.g.
+/// "s2_fwd_sm90a_wgmma_bf16_d128_m64n64", with "x2" appended for key-tile
+/// pairs ("..._m128n64x2").
 std::string hopperKernelName(const KernelConfig &config);
+
+/// The schedule key tiles a pipeline step of the kernel of `pattern` and
+/// `config` (built with `deferPV`) loads: config.keyTiles when set, else 2
+/// for the warp-specialised 128 x 64 kernel at head dim 128 where the
+/// pattern's blocks are 64 tokens or more (key-tile pairs: two 64-key
+/// tiles, wherever the schedule puts them, in one 128-key buffer, so that
+/// S, the softmax and P V run on 128 keys at a time as in the 128 x 128
+/// kernel), and 1 elsewhere. The other hopper* functions take the
+/// configuration's keyTiles as it is (0: 1).
+int64_t hopperKeyTiles(const KernelConfig &config, const s2::Pattern &pattern,
+                       bool deferPV = true);
 
 /// Dynamic shared memory (bytes) of the wgmma kernel of `config` (built
 /// with `deferPV`, see buildHopperForwardKernel): the Q tile, `stages` K

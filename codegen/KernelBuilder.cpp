@@ -390,6 +390,9 @@ static LogicalResult checkSupported(Location loc, const s2::Pattern &p,
   if (c.stages != 2)
     return emitError(loc) << "unsupported pipeline depth " << c.stages
                           << "; the kernel builder supports 2 stages";
+  if (c.keyTiles > 1)
+    return emitError(loc) << "unsupported key tiles a step " << c.keyTiles
+                          << "; key-tile pairs need the sm_90a wgmma kernel";
   int64_t shared = (c.blockM + 2 * c.stages * c.blockN) * c.headDim * 2;
   int64_t limit = c.target == KernelConfig::Target::Sm90a ? 232448 : 166912;
   if (shared > limit)
@@ -409,6 +412,7 @@ FailureOr<KernelInfo> buildForwardKernel(ModuleOp module,
   KernelInfo info;
   info.name = kernelName(config);
   info.config = config;
+  info.config.keyTiles = 1;
   info.threads = config.numWarps * 32;
   info.sharedBytes =
       (config.blockM + 2 * config.stages * config.blockN) * config.headDim * 2;
@@ -417,7 +421,7 @@ FailureOr<KernelInfo> buildForwardKernel(ModuleOp module,
       module, info, [&](ImplicitLocOpBuilder &ib, gpu::GPUFuncOp fn) {
         std::unique_ptr<KernelTarget> target =
             createMmaSyncTarget(config.dtype);
-        MmaSyncEmitter(ib, pattern, schedule, config, *target).emit(fn);
+        MmaSyncEmitter(ib, pattern, schedule, info.config, *target).emit(fn);
       });
 }
 

@@ -53,6 +53,12 @@ struct KernelConfig {
   int64_t numWarps = 4;
   /// Shared-memory buffers for K/V tiles (2 = double buffering).
   int64_t stages = 2;
+  /// Schedule key tiles (of blockN keys) gathered into one pipeline step:
+  /// 1, or 2 for the sm_90a warp-specialised 128 x 64 kernel, whose steps
+  /// load two key tiles, wherever the schedule puts them, into one
+  /// 128-key buffer (docs/kernels.md, "Key-tile pairs"). 0: the builder's
+  /// choice (hopperKeyTiles; 1 for mma.sync).
+  int64_t keyTiles = 0;
 };
 
 /// What the runtime needs to launch a built kernel.

@@ -71,6 +71,10 @@ def ConvertS2ToGPU : Pass<"convert-s2-to-gpu", "::mlir::ModuleOp"> {
            "wgmma-serial (wgmma without the overlap)">,
     Option<"headDim", "head-dim", "int64_t", /*default=*/"0",
            "64 or 128 (0: the pattern's head_dim, else 128)">,
+    Option<"keyTiles", "key-tiles", "int64_t", /*default=*/"0",
+           "schedule key tiles a step of the wgmma kernel: 1, 2 (key-tile "
+           "pairs, the warp-specialised 128x64 kernel at head dim 128) or "
+           "0 (the builder's choice, codegen/HopperKernel.h)">,
   ];
 }
 

@@ -53,6 +53,10 @@ static cl::opt<int64_t> blockM("block-m", cl::init(64));
 static cl::opt<int64_t> blockN("block-n", cl::init(64));
 static cl::opt<int64_t> warps("warps", cl::init(4));
 static cl::opt<int64_t> stages("stages", cl::init(2));
+static cl::opt<int64_t>
+    keyTiles("key-tiles", cl::init(0),
+             cl::desc("key tiles a step of the wgmma kernel (0: the "
+                      "builder's choice)"));
 static cl::opt<bool> useTileBuilder(
     "tile-builder",
     cl::desc("schedule the preset's pattern with s2::buildSchedule instead "
@@ -134,6 +138,7 @@ int main(int argc, char **argv) {
   cfg.blockM = blockM;
   cfg.blockN = blockN;
   cfg.numWarps = warps;
+  cfg.keyTiles = keyTiles;
   cfg.stages = stages;
 
   mlir::MLIRContext ctx;

@@ -198,6 +198,10 @@ static LogicalResult checkVariants(mlir::Location loc,
     if (h != 64 && h != 128)
       return mlir::emitError(loc, "unsupported head dim " + llvm::Twine(h) +
                                       "; supported: 64, 128");
+  if (opts.keyTiles < 0 || opts.keyTiles > 2)
+    return mlir::emitError(loc, "unsupported key tiles " +
+                                    llvm::Twine(opts.keyTiles) +
+                                    "; supported: 0 (default), 1, 2");
   return success();
 }
 
@@ -215,6 +219,7 @@ static LogicalResult toGpu(mlir::ModuleOp module, const CompileOptions &opts,
   gpu.mma = !opts.mma.empty()                       ? opts.mma
             : target == KernelConfig::Target::Sm90a ? "wgmma"
                                                     : "sync";
+  gpu.keyTiles = opts.keyTiles;
   mlir::PassManager pm(module.getContext());
   pm.addPass(createConvertS2ToGPU(gpu));
   return pm.run(module);
@@ -232,6 +237,7 @@ static LogicalResult emitBundle(mlir::ModuleOp module,
   variants.cubin = opts.cubin;
   // wgmma applies to the sm_90a kernels only; sm_80 keeps mma.sync.
   variants.mma = sm90aMma(opts);
+  variants.keyTiles = opts.keyTiles;
   mlir::FailureOr<s2::Bundle> bundle = buildBundle(module, variants);
   if (failed(bundle))
     return failure();

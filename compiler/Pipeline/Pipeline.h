@@ -66,6 +66,10 @@ struct CompileOptions {
   /// (the default): wgmma for sm_90a (1.3-1.5x mma.sync on an H100),
   /// mma.sync for sm_80.
   std::string mma;
+  /// Schedule key tiles a step of the sm_90a wgmma kernels: 1, 2 (key-tile
+  /// pairs) or 0 (the builder's choice: pairs for the warp-specialised
+  /// 128 x 64 kernel at head dim 128, codegen/HopperKernel.h).
+  int64_t keyTiles = 0;
 };
 
 struct InspectDriverOptions {

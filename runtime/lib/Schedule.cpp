@@ -1200,13 +1200,32 @@ TileConfig chooseTiles(const Pattern &p, int64_t headDim, TileTarget target) {
     // Measured on an H100 (docs/results.md, "kernel v7"), 128 x 128 against
     // 128 x 64: dense causal 1.15-1.29x and 128-token blocks 1.11-1.13x
     // (mergeWaste +0.00 at 8192 tokens), but 0.59-0.96x where 64-token
-    // blocks leave key tiles half masked (+0.10 to +0.16).
+    // blocks leave key tiles half masked (+0.10 to +0.16). There 128 x 64
+    // with key-tile pairs (two 64-key tiles a 128-key step) against 64 x 64
+    // ("kernel v9") measured 1.09-1.18x where a query tile visits 33 key
+    // tiles or more, but 0.93-0.97x where it visits 17-21 (a sliding
+    // window at every length, S2 patterns at 8k): the 128-row CTAs, one an
+    // SM, pay their fixed cost over too few steps. So pairs where a query
+    // tile visits at least 24 key tiles on average at 128k tokens (a
+    // pattern whose keys grow with the length: long contexts are what the
+    // sparsity is for), and for blocks of 64 tokens or more (smaller
+    // blocks' masks spill on 128-key steps, codegen/HopperKernel.h).
     TileConfig wide, narrow;
     wide.blockM = wide.blockN = narrow.blockM = 128;
     narrow.blockN = 64;
     double w = mergeWaste(p, wide, 8192), n = mergeWaste(p, narrow, 8192);
     if (w < 1.0 && w <= n + 0.02)
       return wide;
+    Schedule s;
+    std::string err;
+    if (p.block >= 64 && n < 1.0 && buildSchedule(p, narrow, s, err)) {
+      int64_t len =
+          s.maxSeqLen > 0 ? std::min<int64_t>(131072, s.maxSeqLen) : 131072;
+      double perQueryTile =
+          measure(p, s, len).tiles / double(ceilDiv(len, 128) * p.heads);
+      if (perQueryTile >= 24)
+        return narrow;
+    }
   }
   return chooseTilesAnyTarget(p, headDim);
 }

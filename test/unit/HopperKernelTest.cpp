@@ -7,7 +7,8 @@
 // and holds the expected wgmma and TMA counts; unsupported settings
 // fail with a diagnostic naming what is supported; the PTX assembles with
 // ptxas (when installed) for sm_90a; MmaKind::Wgmma keeps sm_80 on
-// mma.sync.
+// mma.sync; key-tile pairs (two key tiles a 128-key step) where the
+// builder chooses them or they are asked for, and errors elsewhere.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,9 +18,11 @@
 
 #include "KernelBuild.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -163,16 +166,26 @@ TEST(HopperKernel, BuildsScheduleBuilderOutput) {
         std::string err;
         ASSERT_TRUE(s2::buildSchedule(p, tiles, s, err)) << err;
         Built b;
-        build(b, p, s, config(128, s2::DType::BF16, bm, bn));
+        KernelConfig cfg = config(128, s2::DType::BF16, bm, bn);
+        build(b, p, s, cfg);
         ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
         EXPECT_TRUE(mlir::succeeded(mlir::verify(*b.module)));
+        // Key-tile pairs at 128 x 64 where the blocks are 64 tokens or more:
+        // 128 keys a step.
+        int64_t kt = bm == 128 && bn == 64 && p.block >= 64 ? 2 : 1;
+        EXPECT_EQ(hopperKeyTiles(cfg, p), kt);
+        EXPECT_EQ(b.info->config.keyTiles, kt);
+        cfg.keyTiles = kt;
+        int64_t step = bn * kt;
         // Warp specialised: a producer warpgroup, four ring stages at
-        // 128 x 64, two at 64 x 64 and 128 x 128; 64 x 128 is not.
-        int64_t ring = bn == 64 ? (bm == 128 ? 4 : 2) : (bm == 128 ? 2 : 0);
-        EXPECT_EQ(hopperRingStages(config(128, s2::DType::BF16, bm, bn)), ring);
+        // 128 x 64 single tiles, two at 64 x 64 and 128-key steps; 64 x 128
+        // is not.
+        int64_t ring = step == 64 ? (bm == 128 ? 4 : 2) : (bm == 128 ? 2 : 0);
+        EXPECT_EQ(hopperRingStages(cfg), ring);
         EXPECT_EQ(b.info->threads, bm * 2 + (ring ? 128 : 0));
         EXPECT_EQ(b.info->sharedBytes,
-                  ring ? (bm + (2 * ring + 1) * bn) * 128 * 2 + 32 * ring + 1024
+                  ring ? (bm + (2 * ring + 1) * step) * 128 * 2 + 32 * ring +
+                             1024
                        : (bm + 4 * bn) * 128 * 2 + 64 + 1024);
       }
   }
@@ -284,9 +297,13 @@ TEST(HopperKernel, UsesTmaWhereItPays) {
 TEST(HopperKernel, WarpSpecialised) {
   EXPECT_EQ(hopperRingStages(config(128, s2::DType::BF16, 64, 128)), 0);
   EXPECT_EQ(hopperRingStages(config(64, s2::DType::BF16, 128, 128)), 0);
-  for (auto [bm, bn] :
-       {std::pair<int64_t, int64_t>{64, 64}, {128, 64}, {128, 128}}) {
+  // (block_m, block_n, key tiles a step).
+  for (auto [bm, bn, kt] : {std::tuple<int64_t, int64_t, int64_t>{64, 64, 1},
+                            {128, 64, 1},
+                            {128, 64, 2},
+                            {128, 128, 1}}) {
     KernelConfig cfg = config(128, s2::DType::BF16, bm, bn);
+    cfg.keyTiles = kt;
     int64_t ring = hopperRingStages(cfg);
     ASSERT_GT(ring, 1) << bm << "x" << bn;
     // The kernel's shared memory fits sm_90a's 227 KB.
@@ -344,6 +361,10 @@ TEST(HopperKernel, WarpSpecialised) {
     // O staged in the Q tile: a warp's 16 rows of 128 columns in 16-byte
     // chunks, 8 a lane.
     EXPECT_EQ(countChunkStores(*b.module), 8);
+    // The producer's TMA loads: per loop, K and V, D/64 boxes each, for
+    // each tile of a step.
+    int loops = countWgmma(*b.module).s / 8;
+    EXPECT_EQ(countWgmma(*b.module).tmaLoads, loops * 2 * 2 * int(kt));
   }
   // Kernels that are not warp specialised store O from the fragments.
   presets::Params q;
@@ -354,6 +375,103 @@ TEST(HopperKernel, WarpSpecialised) {
   build(b, p, s, config(64, s2::DType::BF16));
   ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
   EXPECT_EQ(countChunkStores(*b.module), 0);
+}
+
+TEST(HopperKernel, KeyTilePairs) {
+  // The s2 preset at 128 x 64 (64-token blocks), head dim 128: the
+  // builder's choice is two key tiles a step, one 128-key buffer.
+  presets::Params q;
+  q.blockM = 128;
+  s2::Pattern p;
+  s2::Schedule s;
+  ASSERT_TRUE(presets::build("s2", q, p, s));
+  KernelConfig cfg = config(128, s2::DType::BF16, 128, 64);
+  Built b;
+  build(b, p, s, cfg);
+  ASSERT_TRUE(mlir::succeeded(b.info)) << b.diag;
+  EXPECT_TRUE(mlir::succeeded(mlir::verify(*b.module)));
+  EXPECT_EQ(b.info->name, "s2_fwd_sm90a_wgmma_bf16_d128_m128n64x2");
+  EXPECT_EQ(b.info->config.blockN, 64);
+  EXPECT_EQ(b.info->config.keyTiles, 2);
+  KernelConfig wide = config(128, s2::DType::BF16, 128, 128);
+  EXPECT_EQ(b.info->sharedBytes, hopperSharedBytes(wide));
+  // S = Q K^T on 128 keys (m64n128k16), the key loops step two tiles, and
+  // the barrier of a step expects the bytes of its loaded tiles (a value,
+  // not a constant).
+  int n128 = 0, step2 = 0, runTimeTx = 0;
+  b.module->walk([&](mlir::Operation *op) {
+    if (auto w = mlir::dyn_cast<mlir::NVVM::WgmmaMmaAsyncOp>(op))
+      n128 += w.getShape().getN() == 128;
+    if (auto f = mlir::dyn_cast<mlir::scf::ForOp>(op))
+      if (auto c = f.getStep().getDefiningOp<mlir::arith::ConstantIndexOp>())
+        step2 += c.value() == 2;
+    if (auto e = mlir::dyn_cast<mlir::NVVM::MBarrierArriveExpectTxOp>(op))
+      runTimeTx += !e.getTxcount().getDefiningOp<mlir::arith::ConstantOp>() &&
+                   !e.getTxcount().getDefiningOp<mlir::LLVM::ConstantOp>();
+  });
+  EXPECT_GT(n128, 0);
+  EXPECT_EQ(n128, countWgmma(*b.module).s);
+  EXPECT_GE(step2, 3);     // the producer's two loops and the consumers'
+  EXPECT_EQ(runTimeTx, 2); // K and V
+  mlir::FailureOr<std::string> ptx =
+      lowerToPTX(*b.module, KernelConfig::Target::Sm90a);
+  ASSERT_TRUE(mlir::succeeded(ptx));
+  EXPECT_NE(ptx->find("wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16"),
+            std::string::npos);
+  if (!findPtxas().empty()) {
+    std::string error;
+    EXPECT_TRUE(mlir::succeeded(
+        assembleCubin(*ptx, KernelConfig::Target::Sm90a, error)))
+        << error;
+  }
+  // One tile a step on request: the 128 x 64 kernel of four ring stages.
+  cfg.keyTiles = 1;
+  Built single;
+  build(single, p, s, cfg);
+  ASSERT_TRUE(mlir::succeeded(single.info)) << single.diag;
+  EXPECT_EQ(single.info->name, "s2_fwd_sm90a_wgmma_bf16_d128_m128n64");
+  EXPECT_EQ(hopperRingStages(cfg), 4);
+  // Blocks under 64 tokens keep one tile a step (their masks spill on
+  // 128-key steps).
+  presets::Params small = q;
+  small.block = 32;
+  s2::Pattern ps;
+  s2::Schedule ss;
+  ASSERT_TRUE(presets::build("s2", small, ps, ss));
+  EXPECT_EQ(hopperKeyTiles(config(128, s2::DType::BF16, 128, 64), ps), 1);
+  // Only the warp-specialised 128 x 64 head-dim-128 wgmma kernel pairs.
+  EXPECT_EQ(hopperKeyTiles(config(128, s2::DType::BF16, 128, 64), p, false), 1);
+  EXPECT_EQ(hopperKeyTiles(config(64, s2::DType::BF16, 128, 64), p), 1);
+  EXPECT_EQ(hopperKeyTiles(config(128, s2::DType::BF16), p), 1);
+  auto fails = [&](KernelConfig c, const s2::Schedule &sc, bool defer,
+                   const char *expected) {
+    Built f;
+    build(f, p, sc, c, defer);
+    EXPECT_TRUE(mlir::failed(f.info));
+    EXPECT_NE(f.diag.find(expected), std::string::npos) << f.diag;
+  };
+  cfg.keyTiles = 2;
+  fails(cfg, s, false, "key-tile pairs need the warp-specialised 128x64");
+  cfg.keyTiles = 3;
+  fails(cfg, s, true, "unsupported key tiles a step 3");
+  presets::Params q64;
+  s2::Pattern p64;
+  s2::Schedule s64;
+  ASSERT_TRUE(presets::build("s2", q64, p64, s64));
+  KernelConfig c64 = config(128, s2::DType::BF16);
+  c64.keyTiles = 2;
+  fails(c64, s64, true, "unsupported key tiles a step 2 with 64x64 tiles");
+  // mma.sync has no pairs.
+  KernelConfig sync = cfg;
+  sync.keyTiles = 2;
+  Built m;
+  test::buildWith(m, [&](mlir::ModuleOp mod) {
+    return buildForwardKernel(mod, p, s, sync);
+  });
+  EXPECT_TRUE(mlir::failed(m.info));
+  EXPECT_NE(m.diag.find("key-tile pairs need the sm_90a wgmma kernel"),
+            std::string::npos)
+      << m.diag;
 }
 
 TEST(HopperKernel, PtxAssembles) {

@@ -468,20 +468,29 @@ TEST(Schedule, ChooseTilesPicksSupportedSizes) {
 
 TEST(Schedule, ChooseTilesForWarpSpecialisedHopperKernels) {
   // Dense causal and 128-token blocks fill 128 x 128 tiles: the sm_90a
-  // head-dim-128 choice takes them; 64-token strided blocks would leave
-  // half of each key tile masked and keep the choice for any target.
+  // head-dim-128 choice takes them. 64-token strided blocks would leave
+  // half of each key tile masked: 128 x 64, whose kernel pairs key tiles
+  // (codegen/HopperKernel.h). A sliding window (a query tile visits 17 key
+  // tiles at any length) and 32-token blocks keep the choice for any
+  // target.
   Pattern dense = s2test::densePattern(2, 64);
   Pattern b128 = s2Pattern(8, 128, true, 8, 16);
   Pattern b64 = s2Pattern(8, 64, true, 16, 16);
-  for (const Pattern *p : {&dense, &b128, &b64}) {
+  Pattern window = s2Pattern(8, 64, true, 16, 16);
+  window.rules.pop_back();
+  Pattern b32 = s2Pattern(8, 32, true, 32, 32);
+  for (const Pattern *p : {&dense, &b128, &b64, &window, &b32}) {
     TileConfig any = chooseTiles(*p, 128);
     TileConfig h = chooseTiles(*p, 128, TileTarget::Sm90aD128);
     EXPECT_FALSE(any.blockM == 128 && any.blockN == 128) << p->name;
     EXPECT_EQ(chooseTiles(*p, 128, TileTarget::Any).blockM, any.blockM);
-    bool wide = p != &b64;
-    EXPECT_EQ(h.blockM, wide ? 128 : any.blockM) << p->name;
-    EXPECT_EQ(h.blockN, wide ? 128 : any.blockN) << p->name;
+    bool wide = p == &dense || p == &b128, pairs = p == &b64;
+    EXPECT_EQ(h.blockM, wide || pairs ? 128 : any.blockM) << p->name;
+    EXPECT_EQ(h.blockN, wide ? 128 : pairs ? 64 : any.blockN) << p->name;
   }
+  // (The portable choice differs from the pairs' 128 x 64 for both.)
+  EXPECT_EQ(chooseTiles(window, 128).blockM, 64);
+  EXPECT_EQ(chooseTiles(b32, 128).blockM, 64);
 }
 
 } // namespace

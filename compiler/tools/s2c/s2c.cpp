@@ -151,6 +151,11 @@ int main(int argc, char **argv) {
                       "wgmma-serial (the same without the overlap) or sync "
                       "(mma.sync); default: wgmma for sm_90a, sync for "
                       "sm_80");
+  compile->add_option("--key-tiles", options.keyTiles,
+                      "Key tiles a step of the sm_90a wgmma kernels: 1, or "
+                      "2 (key-tile pairs: two key tiles in one 128-key "
+                      "buffer; the warp-specialised 128x64 kernel at head "
+                      "dim 128); default: the compiler's choice");
   compile->add_flag("--no-cubin", noCubin,
                     "Bundle PTX only, even when ptxas is installed");
 
