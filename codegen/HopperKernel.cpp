@@ -29,6 +29,9 @@
 //                  the consumers run the overlapped loop on it
 //                  (emitConsumerLoop); setmaxnreg moves registers from the
 //                  producer to the consumers (hopperRegisterSplit)
+//   key steps      where hopperKeyTiles is 2 (warp-specialised 128 x 64,
+//                  head dim 128): two schedule tiles a step in one 128-key
+//                  buffer (EmitterBase::stepTiles, per-tile masks)
 //   epilogue       warp specialised: O staged in the warp's rows of the Q
 //                  tile, then stored in 16-byte chunks a lane
 //                  (EmitterBase::storeStagedO)
@@ -127,7 +130,9 @@ int64_t hopperRingStages(const KernelConfig &c, bool deferPV) {
   // one CTA an SM with two stages (Q and five 32 KB tiles: 193 KB);
   // against 128 x 64 warp specialised, 1.15-1.29x on dense causal and
   // 1.11-1.13x on 128-token blocks, slower where 64-token blocks leave
-  // half of each key tile masked (docs/results.md, "kernel v7").
+  // half of each key tile masked (docs/results.md, "kernel v7"). 128 x 64
+  // with key-tile pairs has the 128 x 128 kernel's 128-key buffers and
+  // two stages.
   if (!deferPV || !hopperDefersPV(c) || c.headDim != 128)
     return 0;
   if (stepKeys(c) == 128)

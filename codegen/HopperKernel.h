@@ -12,7 +12,9 @@
 // when the runtime passes valid maps, by cp.async otherwise; elsewhere it is
 // an ABI version 2 kernel with cp.async. Where hopperRingStages, the kernel
 // is warp specialised: a producer warpgroup streams K and V, the consumer
-// warpgroups compute. docs/kernels.md, "Hopper path", has the design.
+// warpgroups compute; where hopperKeyTiles, each step gathers two key
+// tiles into one 128-key buffer. docs/kernels.md, "Hopper path", has the
+// design.
 //
 //===----------------------------------------------------------------------===//
 
@@ -90,7 +92,8 @@ bool hopperUsesTma(const KernelConfig &config, bool deferPV = true);
 
 /// The K/V ring depth of the warp-specialised kernel of the configuration
 /// (built with `deferPV`), or 0 where it is not warp specialised: the
-/// overlapped head-dim-128 kernels (64 x 64, 128 x 64, 128 x 128) are. A
+/// overlapped head-dim-128 kernels (64 x 64, 128 x 64, 128 x 128) are;
+/// two stages of 128-key buffers with key-tile pairs (config.keyTiles). A
 /// producer warpgroup after the consumers streams K and V through the ring, by
 /// TMA (cp.async when the runtime passes no tensor maps), and the consumer
 /// warpgroups only wait, compute and release buffers (docs/kernels.md,
