@@ -1202,14 +1202,17 @@ TileConfig chooseTiles(const Pattern &p, int64_t headDim, TileTarget target) {
     // (mergeWaste +0.00 at 8192 tokens), but 0.59-0.96x where 64-token
     // blocks leave key tiles half masked (+0.10 to +0.16). There 128 x 64
     // with key-tile pairs (two 64-key tiles a 128-key step) against 64 x 64
-    // ("kernel v9") measured 1.09-1.18x where a query tile visits 33 key
-    // tiles or more, but 0.93-0.97x where it visits 17-21 (a sliding
-    // window at every length, S2 patterns at 8k): the 128-row CTAs, one an
-    // SM, pay their fixed cost over too few steps. So pairs where a query
-    // tile visits at least 24 key tiles on average at 128k tokens (a
-    // pattern whose keys grow with the length: long contexts are what the
-    // sparsity is for), and for blocks of 64 tokens or more (smaller
-    // blocks' masks spill on 128-key steps, codegen/HopperKernel.h).
+    // ("kernel v9"), with the key tiles a 128-row query tile visits on
+    // average (ScheduleTest checks these counts): S2 local 16 stride 16
+    // 0.93x at 8k (19 tiles), 1.10x at 32k (32), 1.16x at 128k (80); stride
+    // 64 about even at 8k (17), 1.07x at 32k (20.5), 1.13x at 128k (33); a
+    // sliding window of 16 blocks 0.95-0.97x at every length (17): the
+    // 128-row CTAs, one an SM, pay their fixed cost over too few steps
+    // unless the keys grow with the length. So pairs where a query tile
+    // visits at least 24 key tiles on average at 128k tokens (long
+    // contexts are what the sparsity is for), and for blocks of 64 tokens
+    // or more (smaller blocks' masks spill on 128-key steps,
+    // codegen/HopperKernel.h).
     TileConfig wide, narrow;
     wide.blockM = wide.blockN = narrow.blockM = 128;
     narrow.blockN = 64;
@@ -1221,8 +1224,8 @@ TileConfig chooseTiles(const Pattern &p, int64_t headDim, TileTarget target) {
     if (p.block >= 64 && n < 1.0 && buildSchedule(p, narrow, s, err)) {
       int64_t len =
           s.maxSeqLen > 0 ? std::min<int64_t>(131072, s.maxSeqLen) : 131072;
-      double perQueryTile =
-          measure(p, s, len).tiles / double(ceilDiv(len, 128) * p.heads);
+      double perQueryTile = measure(p, s, len).tiles /
+                            double(ceilDiv(len, narrow.blockM) * p.heads);
       if (perQueryTile >= 24)
         return narrow;
     }

@@ -466,6 +466,38 @@ TEST(Schedule, ChooseTilesPicksSupportedSizes) {
             mergeWaste(p, TileConfig{128, 128, 0}, 8192));
 }
 
+/// Key tiles a 128-row query tile of `p` visits under 128 x 64 tiles, on
+/// average over heads and query tiles, at `len` tokens.
+double meanKeyTiles128x64(const Pattern &p, int64_t len) {
+  TileConfig tc{128, 64, 0};
+  Schedule s;
+  std::string err;
+  EXPECT_TRUE(buildSchedule(p, tc, s, err)) << err;
+  int64_t nq = (len + 127) / 128, nk = (len + 63) / 64;
+  double total = 0;
+  for (int64_t h = 0; h < p.heads; ++h)
+    for (int64_t t = 0; t < nq; ++t)
+      total += double(keyTilesOf(s, h, t, nk).size());
+  return total / double(nq * p.heads);
+}
+
+TEST(Schedule, KeyTilesAQueryTileVisits) {
+  // The counts the sm_90a head-dim-128 tile choice and its comment rest on
+  // (chooseTiles: pairs from 24 key tiles at 128k; measured outcomes there).
+  Pattern window = s2Pattern(32, 64, true, 16, 16);
+  window.rules.pop_back();
+  Pattern v16 = s2Pattern(32, 64, true, 16, 16);
+  Pattern v64 = s2Pattern(32, 64, true, 16, 64);
+  EXPECT_NEAR(meanKeyTiles128x64(window, 8192), 16.0, 0.5);
+  EXPECT_NEAR(meanKeyTiles128x64(window, 131072), 16.9, 0.5);
+  EXPECT_NEAR(meanKeyTiles128x64(v16, 8192), 19.1, 0.5);
+  EXPECT_NEAR(meanKeyTiles128x64(v16, 32768), 31.8, 0.5);
+  EXPECT_NEAR(meanKeyTiles128x64(v16, 131072), 79.9, 0.5);
+  EXPECT_NEAR(meanKeyTiles128x64(v64, 8192), 16.8, 0.5);
+  EXPECT_NEAR(meanKeyTiles128x64(v64, 32768), 20.5, 0.5);
+  EXPECT_NEAR(meanKeyTiles128x64(v64, 131072), 32.7, 0.5);
+}
+
 TEST(Schedule, ChooseTilesForWarpSpecialisedHopperKernels) {
   // Dense causal and 128-token blocks fill 128 x 128 tiles: the sm_90a
   // head-dim-128 choice takes them. 64-token strided blocks would leave
@@ -476,15 +508,16 @@ TEST(Schedule, ChooseTilesForWarpSpecialisedHopperKernels) {
   Pattern dense = s2test::densePattern(2, 64);
   Pattern b128 = s2Pattern(8, 128, true, 8, 16);
   Pattern b64 = s2Pattern(8, 64, true, 16, 16);
+  Pattern b64v64 = s2Pattern(8, 64, true, 16, 64);
   Pattern window = s2Pattern(8, 64, true, 16, 16);
   window.rules.pop_back();
   Pattern b32 = s2Pattern(8, 32, true, 32, 32);
-  for (const Pattern *p : {&dense, &b128, &b64, &window, &b32}) {
+  for (const Pattern *p : {&dense, &b128, &b64, &b64v64, &window, &b32}) {
     TileConfig any = chooseTiles(*p, 128);
     TileConfig h = chooseTiles(*p, 128, TileTarget::Sm90aD128);
     EXPECT_FALSE(any.blockM == 128 && any.blockN == 128) << p->name;
     EXPECT_EQ(chooseTiles(*p, 128, TileTarget::Any).blockM, any.blockM);
-    bool wide = p == &dense || p == &b128, pairs = p == &b64;
+    bool wide = p == &dense || p == &b128, pairs = p == &b64 || p == &b64v64;
     EXPECT_EQ(h.blockM, wide || pairs ? 128 : any.blockM) << p->name;
     EXPECT_EQ(h.blockN, wide ? 128 : pairs ? 64 : any.blockN) << p->name;
   }
