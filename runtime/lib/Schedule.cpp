@@ -1202,17 +1202,18 @@ TileConfig chooseTiles(const Pattern &p, int64_t headDim, TileTarget target) {
     // (mergeWaste +0.00 at 8192 tokens), but 0.59-0.96x where 64-token
     // blocks leave key tiles half masked (+0.10 to +0.16). There 128 x 64
     // with key-tile pairs (two 64-key tiles a 128-key step) against 64 x 64
-    // ("kernel v9"), with the key tiles a 128-row query tile visits on
+    // ("kernel v9"; H100 runs bench/results/*-20261127-0149-*, *-0220-*
+    // and *-0226-v9.log), with the key tiles a 128-row query tile visits on
     // average (ScheduleTest checks these counts): S2 local 16 stride 16
-    // 0.93x at 8k (19 tiles), 1.10x at 32k (32), 1.16x at 128k (80); stride
-    // 64 about even at 8k (17), 1.07x at 32k (20.5), 1.13x at 128k (33); a
-    // sliding window of 16 blocks 0.95-0.97x at every length (17): the
-    // 128-row CTAs, one an SM, pay their fixed cost over too few steps
-    // unless the keys grow with the length. So pairs where a query tile
-    // visits at least 24 key tiles on average at 128k tokens (long
-    // contexts are what the sparsity is for), and for blocks of 64 tokens
-    // or more (smaller blocks' masks spill on 128-key steps,
-    // codegen/HopperKernel.h).
+    // 0.94-0.98x at 8k (19 tiles), 1.02-1.11x at 32k (32), 1.16-1.17x at
+    // 128k (80); stride 64 0.94-1.22x at 8k (17), 1.07-1.12x at 32k (20.5),
+    // 1.14-1.18x at 128k (33); a sliding window of 16 blocks 0.95-0.97x at
+    // every length (17; the examples' run): the 128-row CTAs, one an SM, pay
+    // their fixed cost over too few steps unless the keys grow with the length.
+    // So pairs where a query tile visits at least 24 key tiles on average
+    // at 128k tokens (long contexts are what the sparsity is for), and for
+    // blocks of 64 tokens or more (smaller blocks' masks spill on 128-key
+    // steps, codegen/HopperKernel.h).
     TileConfig wide, narrow;
     wide.blockM = wide.blockN = narrow.blockM = 128;
     narrow.blockN = 64;
