@@ -76,9 +76,10 @@ int64_t hopperKeyTiles(const KernelConfig &c, const s2::Pattern &p,
   // The warp-specialised 128 x 64 kernel at head dim 128 gathers key-tile
   // pairs: the 128 x 128 kernel's steps on the 128 x 64 schedule. Measured
   // on an H100 against the same kernel without (docs/results.md, "kernel
-  // v9"): 0.97-1.24x, 1.04-1.24x from 32k tokens on. Patterns of blocks under 64 tokens keep single
-  // tiles: their per-element masks on 128-key steps spilled kilobytes
-  // (ptxas, 16-token blocks), where single 64-key steps spill nothing.
+  // v9"): 0.97-1.24x, 1.04-1.24x from 32k tokens on. Patterns of blocks under
+  // 64 tokens keep single tiles: their per-element masks on 128-key steps
+  // spilled kilobytes (ptxas, 16-token blocks), where single 64-key steps spill
+  // nothing.
   return deferPV && c.target == KernelConfig::Target::Sm90a &&
                  c.headDim == 128 && c.blockM == 128 && c.blockN == 64 &&
                  p.block >= 64
